@@ -1,0 +1,11 @@
+//! What every piece of Job Orchestrator agrees on: the job run as the history keeps it ([`job`]),
+//! the Kafka event that reports it ([`event`]), instants on the wire ([`time`]) and the RSQL query
+//! language over the history ([`rsql`]).
+//!
+//! This crate does no I/O and depends on no web, database or broker framework, so that every service
+//! and tool can use it.
+
+pub mod event;
+pub mod job;
+pub mod rsql;
+pub mod time;

@@ -1,0 +1,235 @@
+//! Values of a query converted to the types of the fields they are compared with.
+//!
+//! Date-times take the seed's formats, `yyyy/MM/dd`, `yyyy/MM/dd HH:mm`, `yyyy/MM/dd HH:mm:ss` and
+//! `yyyy/MM/dd HH:mm:ss.SSS`, each followed by a mandatory offset `±hh` or `±hhmm`, or RFC 3339.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use strum::IntoEnumIterator;
+
+use super::ast::{Argument, Span};
+use crate::job::{ExitStatus, JobStatus};
+
+/// The types a field of the history can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Text,
+    Integer,
+    Decimal,
+    Boolean,
+    DateTime,
+    JobStatus,
+    ExitStatus,
+}
+
+impl ValueType {
+    /// Whether `<`, `>` and the like mean something for this type.
+    pub fn is_ordered(self) -> bool {
+        !matches!(self, ValueType::Boolean | ValueType::JobStatus | ValueType::ExitStatus)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Text => "text",
+            ValueType::Integer => "integer",
+            ValueType::Decimal => "decimal number",
+            ValueType::Boolean => "boolean",
+            ValueType::DateTime => "date-time",
+            ValueType::JobStatus => "job status",
+            ValueType::ExitStatus => "exit status",
+        }
+    }
+}
+
+/// A value of a query, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedValue {
+    /// Text to match exactly.
+    Text(String),
+    /// Text with wildcards, as an SQL `LIKE` pattern escaped with `\` (see [`Argument::to_like_pattern`]).
+    Pattern(String),
+    Integer(i64),
+    Decimal(f64),
+    Boolean(bool),
+    DateTime(DateTimeValue),
+    JobStatus(JobStatus),
+    ExitStatus(ExitStatus),
+}
+
+/// An instant, with the precision it was written with (a day, a minute...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTimeValue {
+    pub instant: DateTime<Utc>,
+    pub precision: Precision,
+}
+
+/// How precisely a date-time was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Precision {
+    Day,
+    Minute,
+    Second,
+    Millisecond,
+}
+
+/// A value that does not fit its field's type, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    pub kind: ValueErrorKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueErrorKind {
+    /// A `*` in a value whose type is not text.
+    Wildcard { expected: ValueType },
+    /// Not a value of the type (not a number, not a boolean, not a date-time...).
+    Invalid { text: String, expected: ValueType },
+    /// A date-time without its offset.
+    MissingOffset { text: String },
+    /// Not one of an enumeration's values; `suggestion` when only the case is wrong.
+    NotInList { text: String, expected: ValueType, valid: Vec<&'static str>, suggestion: Option<&'static str> },
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.span.position();
+        match &self.kind {
+            ValueErrorKind::Wildcard { expected } => {
+                write!(f, "a `*` wildcard is only allowed in text, not in a {} (character {at})", expected.name())
+            }
+            ValueErrorKind::Invalid { text, expected: ValueType::DateTime } => write!(
+                f,
+                "`{text}` at character {at} is not a date-time; write yyyy/MM/dd, yyyy/MM/dd HH:mm, \
+                 yyyy/MM/dd HH:mm:ss or yyyy/MM/dd HH:mm:ss.SSS followed by an offset such as -03 or +0130, \
+                 or RFC 3339 such as 2019-06-12T21:24:25.342Z"
+            ),
+            ValueErrorKind::Invalid { text, expected: ValueType::Boolean } => {
+                write!(f, "`{text}` at character {at} is not a boolean; write true or false")
+            }
+            ValueErrorKind::Invalid { text, expected } => {
+                write!(f, "`{text}` at character {at} is not an {}", expected.name())
+            }
+            ValueErrorKind::MissingOffset { text } => write!(
+                f,
+                "the date-time `{text}` at character {at} has no time-zone offset; add one such as -0300, +03 or Z"
+            ),
+            ValueErrorKind::NotInList { text, expected, valid, suggestion } => {
+                write!(f, "`{text}` at character {at} is not a {}", expected.name())?;
+                if let Some(suggestion) = suggestion {
+                    write!(f, " (values are upper case: did you mean {suggestion}?)")?;
+                }
+                write!(f, "; the values are {}", valid.join(", "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+impl Argument {
+    /// Converts this value to `expected`. Only text takes wildcards.
+    pub fn to_typed(&self, expected: ValueType) -> Result<TypedValue, ValueError> {
+        let fail = |kind| ValueError { kind, span: self.span };
+        let Some(text) = self.as_literal() else {
+            return match expected {
+                ValueType::Text => Ok(TypedValue::Pattern(self.to_like_pattern())),
+                _ => Err(fail(ValueErrorKind::Wildcard { expected })),
+            };
+        };
+        let invalid = || ValueErrorKind::Invalid { text: text.clone(), expected };
+        match expected {
+            ValueType::Text => Ok(TypedValue::Text(text)),
+            ValueType::Integer => text.trim().parse().map(TypedValue::Integer).map_err(|_| fail(invalid())),
+            ValueType::Decimal => match text.trim().parse::<f64>() {
+                Ok(number) if number.is_finite() => Ok(TypedValue::Decimal(number)),
+                _ => Err(fail(invalid())),
+            },
+            ValueType::Boolean => match text.to_ascii_lowercase().as_str() {
+                "true" => Ok(TypedValue::Boolean(true)),
+                "false" => Ok(TypedValue::Boolean(false)),
+                _ => Err(fail(invalid())),
+            },
+            ValueType::DateTime => parse_date_time(&text).map(TypedValue::DateTime).map_err(fail),
+            ValueType::JobStatus => one_of::<JobStatus>(&text, expected).map(TypedValue::JobStatus).map_err(fail),
+            ValueType::ExitStatus => one_of::<ExitStatus>(&text, expected).map(TypedValue::ExitStatus).map_err(fail),
+        }
+    }
+}
+
+fn one_of<E>(text: &str, expected: ValueType) -> Result<E, ValueErrorKind>
+where
+    E: FromStr + IntoEnumIterator + Into<&'static str>,
+{
+    E::from_str(text).map_err(|_| {
+        let valid: Vec<&'static str> = E::iter().map(Into::into).collect();
+        let upper = text.to_uppercase();
+        let suggestion = valid.iter().copied().find(|name| *name == upper);
+        ValueErrorKind::NotInList { text: text.to_owned(), expected, valid, suggestion }
+    })
+}
+
+/// The seed's formats with a mandatory offset, or RFC 3339.
+pub fn parse_date_time(text: &str) -> Result<DateTimeValue, ValueErrorKind> {
+    let invalid = || ValueErrorKind::Invalid { text: text.to_owned(), expected: ValueType::DateTime };
+    if text.contains(['T', 't']) {
+        return match crate::time::parse_rfc3339(text) {
+            Ok(instant) => Ok(DateTimeValue { instant, precision: Precision::Millisecond }),
+            Err(crate::time::TimeError::MissingOffset(_)) => {
+                Err(ValueErrorKind::MissingOffset { text: text.to_owned() })
+            }
+            Err(_) => Err(invalid()),
+        };
+    }
+    // The seed's dates use `/`, so a `+` or `-` can only start the offset.
+    let Some(sign_at) = text.rfind(['+', '-']) else {
+        return if local_date_time(text).is_some() {
+            Err(ValueErrorKind::MissingOffset { text: text.to_owned() })
+        } else {
+            Err(invalid())
+        };
+    };
+    let (local, offset) = text.split_at(sign_at);
+    let offset = parse_offset(offset).ok_or_else(invalid)?;
+    let (naive, precision) = local_date_time(local).ok_or_else(invalid)?;
+    let instant = offset.from_local_datetime(&naive).single().ok_or_else(invalid)?;
+    Ok(DateTimeValue { instant: instant.with_timezone(&Utc), precision })
+}
+
+fn local_date_time(text: &str) -> Option<(NaiveDateTime, Precision)> {
+    let formats = [
+        ("%Y/%m/%d %H:%M:%S%.f", Precision::Millisecond),
+        ("%Y/%m/%d %H:%M:%S", Precision::Second),
+        ("%Y/%m/%d %H:%M", Precision::Minute),
+    ];
+    for (format, precision) in formats {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            // `%.f` also matches no fraction at all; that is the seconds format.
+            if precision != Precision::Millisecond || text.contains('.') {
+                return Some((naive, precision));
+            }
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y/%m/%d").ok().and_then(|date| date.and_hms_opt(0, 0, 0)).map(|n| (n, Precision::Day))
+}
+
+/// `±hh` or `±hhmm` (the seed's forms; `±hh:mm` is taken too).
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let (sign, digits) = text.split_at_checked(1)?;
+    let digits = digits.replacen(':', "", 1);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (hours, minutes): (i32, i32) = match digits.len() {
+        2 => (digits.parse().ok()?, 0),
+        4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
+        _ => return None,
+    };
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    let seconds = (hours * 60 + minutes) * 60;
+    if sign == "-" { FixedOffset::west_opt(seconds) } else { FixedOffset::east_opt(seconds) }
+}

@@ -1,0 +1,122 @@
+//! Instants as the platform exchanges them: RFC 3339 with an explicit offset on the way in, UTC at
+//! millisecond precision on the way out (`2019-06-12T21:24:25.342Z`), as the job history serves them.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a text is not an instant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("`{0}` has no time-zone offset: add `Z` or an offset such as `-03:00`")]
+    MissingOffset(String),
+    #[error("`{0}` is not an RFC 3339 date-time such as `2019-06-12T21:24:25.342-03:00`")]
+    NotRfc3339(String),
+}
+
+/// Parses an RFC 3339 date-time that carries its offset (`Z` or `±hh:mm`) and returns it in UTC.
+pub fn parse_rfc3339(text: &str) -> Result<DateTime<Utc>, TimeError> {
+    // chrono also takes a blank between date and time; RFC 3339's grammar (and JSON Schema's
+    // `date-time`) only takes `T`, so check it first to accept exactly what the contract accepts.
+    let has_t = matches!(text.as_bytes().get(10), Some(b'T' | b't'));
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(instant) if has_t => Ok(instant.with_timezone(&Utc)),
+        _ if has_t && NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").is_ok() => {
+            Err(TimeError::MissingOffset(text.to_owned()))
+        }
+        _ => Err(TimeError::NotRfc3339(text.to_owned())),
+    }
+}
+
+/// Formats an instant the way the history serves it: UTC, milliseconds, `Z`.
+pub fn format_utc_millis(instant: &DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Drops what is finer than a millisecond: the precision the history stores.
+pub fn truncate_to_millis(instant: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(instant.timestamp_millis()).unwrap_or(instant)
+}
+
+/// An instant in a message: read with [`parse_rfc3339`] (so the offset is mandatory), written with
+/// [`format_utc_millis`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(pub DateTime<Utc>);
+
+impl Serialize for Instant {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        utc_millis::serialize(&self.0, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Instant {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        utc_millis::deserialize(deserializer).map(Instant)
+    }
+}
+
+/// Serde for `DateTime<Utc>` fields: read with [`parse_rfc3339`], written with [`format_utc_millis`].
+pub mod utc_millis {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(instant: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format_utc_millis(instant))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for `Option<DateTime<Utc>>`, where null is `None`.
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            instant: &Option<DateTime<Utc>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match instant {
+                Some(instant) => super::serialize(instant, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<String>::deserialize(deserializer)?
+                .map(|text| parse_rfc3339(&text).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_converted_to_utc_and_served_with_milliseconds() {
+        let instant = parse_rfc3339("2019-06-12T21:24:25.342-03:00").unwrap();
+        assert_eq!(format_utc_millis(&instant), "2019-06-13T00:24:25.342Z");
+        let whole = parse_rfc3339("2019-06-12T21:24:25Z").unwrap();
+        assert_eq!(format_utc_millis(&whole), "2019-06-12T21:24:25.000Z");
+    }
+
+    #[test]
+    fn a_time_without_offset_is_refused_with_that_reason() {
+        assert_eq!(
+            parse_rfc3339("2019-06-12T21:24:25.342"),
+            Err(TimeError::MissingOffset("2019-06-12T21:24:25.342".into()))
+        );
+        assert!(matches!(parse_rfc3339("2019-06-12 21:24:25Z"), Err(TimeError::NotRfc3339(_))));
+        assert!(matches!(parse_rfc3339("yesterday"), Err(TimeError::NotRfc3339(_))));
+    }
+
+    #[test]
+    fn truncation_keeps_milliseconds() {
+        let fine = parse_rfc3339("2019-06-12T21:24:25.342999Z").unwrap();
+        assert_eq!(format_utc_millis(&truncate_to_millis(fine)), "2019-06-12T21:24:25.342Z");
+        assert_eq!(truncate_to_millis(fine).timestamp_subsec_nanos(), 342_000_000);
+    }
+}

@@ -1,0 +1,7 @@
+//! The common crate's integration tests: the RSQL language and the job event contract.
+#![recursion_limit = "256"]
+
+mod event_contract;
+mod rsql_cases;
+mod rsql_properties;
+mod rsql_values;

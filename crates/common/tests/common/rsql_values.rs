@@ -1,0 +1,99 @@
+//! Values converted to the types of the history's fields.
+
+use common::job::{ExitStatus, JobStatus};
+use common::rsql::value::{Precision, TypedValue, ValueErrorKind, ValueType};
+use common::rsql::{Expr, parse};
+use common::time::format_utc_millis;
+
+/// The first value of a one-comparison query, converted.
+fn typed(query: &str, expected: ValueType) -> Result<TypedValue, common::rsql::value::ValueError> {
+    let Expr::Comparison(comparison) = parse(query).unwrap() else { panic!("one comparison") };
+    comparison.arguments[0].to_typed(expected)
+}
+
+fn instant(query: &str) -> (String, Precision) {
+    match typed(query, ValueType::DateTime) {
+        Ok(TypedValue::DateTime(value)) => (format_utc_millis(&value.instant), value.precision),
+        other => panic!("{query}: {other:?}"),
+    }
+}
+
+#[test]
+fn the_seeds_date_formats_convert_to_utc() {
+    let cases = [
+        ("t=='2019/06/12 21:24:25.342-0300'", "2019-06-13T00:24:25.342Z", Precision::Millisecond),
+        ("t=='2019/06/12 21:00+03'", "2019-06-12T18:00:00.000Z", Precision::Minute),
+        ("t=='2019/06/12 22:00+03'", "2019-06-12T19:00:00.000Z", Precision::Minute),
+        ("t=='2019/06/12 21:24:25-03'", "2019-06-13T00:24:25.000Z", Precision::Second),
+        ("t=='2019/06/12+0130'", "2019-06-11T22:30:00.000Z", Precision::Day),
+        ("t==2019/06/12-03", "2019-06-12T03:00:00.000Z", Precision::Day),
+        ("t==2019-06-12T21:24:25.342Z", "2019-06-12T21:24:25.342Z", Precision::Millisecond),
+        ("t=='2019-06-12T21:24:25.342-03:00'", "2019-06-13T00:24:25.342Z", Precision::Millisecond),
+    ];
+    for (query, utc, precision) in cases {
+        assert_eq!(instant(query), (utc.to_owned(), precision), "{query}");
+    }
+}
+
+#[test]
+fn a_date_without_offset_is_refused_with_that_reason() {
+    for query in ["t=='2019/06/12 21:00'", "t=='2019/06/12'", "t==2019-06-12T21:24:25.342"] {
+        let error = typed(query, ValueType::DateTime).unwrap_err();
+        assert!(matches!(error.kind, ValueErrorKind::MissingOffset { .. }), "{query}: {error}");
+        assert!(error.to_string().contains("has no time-zone offset"), "{error}");
+        assert_eq!(error.span.position(), 4);
+    }
+    for query in ["t=='12/06/2019-03'", "t=='2019/13/12-03'", "t=='2019/06/12 25:00-03'", "t=='2019/06/12-3'", "t==yesterday"] {
+        let error = typed(query, ValueType::DateTime).unwrap_err();
+        assert!(matches!(error.kind, ValueErrorKind::Invalid { .. }), "{query}: {error}");
+        assert!(error.to_string().contains("yyyy/MM/dd HH:mm:ss.SSS"), "{error}");
+    }
+}
+
+#[test]
+fn numbers_and_booleans() {
+    assert_eq!(typed("p==42", ValueType::Integer), Ok(TypedValue::Integer(42)));
+    assert_eq!(typed("p==-7", ValueType::Integer), Ok(TypedValue::Integer(-7)));
+    assert_eq!(typed("c==0.25", ValueType::Decimal), Ok(TypedValue::Decimal(0.25)));
+    assert_eq!(typed("c==3", ValueType::Decimal), Ok(TypedValue::Decimal(3.0)));
+    assert_eq!(typed("b==true", ValueType::Boolean), Ok(TypedValue::Boolean(true)));
+    assert_eq!(typed("b==FALSE", ValueType::Boolean), Ok(TypedValue::Boolean(false)));
+    for (query, expected) in [
+        ("p==1.5", ValueType::Integer),
+        ("p==x", ValueType::Integer),
+        ("p==99999999999999999999", ValueType::Integer),
+        ("c==NaN", ValueType::Decimal),
+        ("c==inf", ValueType::Decimal),
+        ("b==yes", ValueType::Boolean),
+    ] {
+        let error = typed(query, expected).unwrap_err();
+        assert!(matches!(error.kind, ValueErrorKind::Invalid { .. }), "{query}: {error:?}");
+        assert_eq!(error.span.position(), 4, "{query}");
+    }
+}
+
+#[test]
+fn wildcards_belong_to_text_only() {
+    assert_eq!(typed("o==adm*", ValueType::Text), Ok(TypedValue::Pattern("adm%".into())));
+    assert_eq!(typed("o=='50%_off*'", ValueType::Text), Ok(TypedValue::Pattern(r"50\%\_off%".into())));
+    assert_eq!(typed(r"o=='a\\b*'", ValueType::Text), Ok(TypedValue::Pattern(r"a\\b%".into())));
+    assert_eq!(typed(r"o=='5\*'", ValueType::Text), Ok(TypedValue::Text("5*".into())));
+    for expected in [ValueType::Integer, ValueType::DateTime, ValueType::ExitStatus] {
+        let error = typed("x==1*", expected).unwrap_err();
+        assert_eq!(error.kind, ValueErrorKind::Wildcard { expected });
+    }
+}
+
+#[test]
+fn statuses_are_upper_case_and_errors_list_them() {
+    assert_eq!(typed("s==KILLED", ValueType::ExitStatus), Ok(TypedValue::ExitStatus(ExitStatus::Killed)));
+    assert_eq!(typed("s==FINISHED", ValueType::JobStatus), Ok(TypedValue::JobStatus(JobStatus::Finished)));
+    let error = typed("s==killed", ValueType::ExitStatus).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("did you mean KILLED?"), "{message}");
+    assert!(message.contains("UNKNOWN, SUCCESS, EXECUTION_ERROR"), "{message}");
+    let error = typed("s==DONE", ValueType::JobStatus).unwrap_err();
+    let ValueErrorKind::NotInList { valid, suggestion, .. } = &error.kind else { panic!("{error:?}") };
+    assert_eq!(valid.len(), 8);
+    assert_eq!(*suggestion, None);
+}
