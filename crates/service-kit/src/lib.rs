@@ -1,0 +1,27 @@
+//! The plumbing every Job Orchestrator service shares, written once: typed settings from the
+//! environment ([`settings`]), JSON or compact logs ([`telemetry`]), `/healthz` and `/readyz`
+//! ([`health`]), Prometheus metrics ([`metrics`]), request ids and request logs ([`observe`]),
+//! `/openapi.json` and offline API docs ([`docs`]), JSON errors ([`error`]) and the server with its
+//! graceful shutdown ([`server`]).
+//!
+//! A service's `main` is one call to [`server::main`]; its `lib.rs` exposes `run(settings, listener)`
+//! built on [`server::Service`], which the tests call too.
+
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod observe;
+pub mod server;
+pub mod settings;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::ErrorBody;
+pub use extract::Query;
+pub use health::Readiness;
+pub use observe::RequestId;
+pub use server::{Service, main};
+pub use settings::{Env, ServerSettings, SettingsError};

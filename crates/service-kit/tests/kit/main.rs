@@ -1,0 +1,95 @@
+//! The shared plumbing, exercised through a small service of its own.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use actix_web::{HttpResponse, web};
+use service_kit::testing::{TestServer, assert_operations_endpoints};
+use service_kit::{Env, ErrorBody, Readiness, ServerSettings, Service};
+
+fn settings() -> ServerSettings {
+    ServerSettings::from_env(&Env::default(), "KIT", 9999).unwrap()
+}
+
+#[derive(serde::Deserialize)]
+struct Paging {
+    #[allow(dead_code, reason = "read only to be validated")]
+    limit: u32,
+}
+
+async fn start(database_up: Arc<AtomicBool>) -> TestServer {
+    TestServer::start(|listener: TcpListener| async move {
+        let readiness = Readiness::default().with_check("database", move || {
+            let up = database_up.load(Ordering::SeqCst);
+            async move { if up { Ok(()) } else { Err("connection refused".to_owned()) } }
+        });
+        let document = utoipa::openapi::OpenApiBuilder::new().build();
+        Service::new("kit-test", document).readiness(readiness).serve(listener, &settings(), |config| {
+            config.route("/v1/things/{id}", web::get().to(|id: web::Path<u32>, _: service_kit::Query<Paging>| async move {
+                HttpResponse::Ok().json(serde_json::json!({"id": *id}))
+            }));
+        })
+    })
+    .await
+}
+
+#[tokio::test]
+async fn every_service_has_the_operations_endpoints() {
+    let server = start(Arc::new(AtomicBool::new(true))).await;
+    assert_operations_endpoints(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn readiness_follows_the_dependencies() {
+    let up = Arc::new(AtomicBool::new(false));
+    let server = start(up.clone()).await;
+    let down = server.get("/readyz").await;
+    assert_eq!(down.status(), 503);
+    let report: serde_json::Value = down.json().await.unwrap();
+    assert_eq!(report, serde_json::json!({"status": "unready", "checks": {"database": "connection refused"}}));
+    assert_eq!(server.get("/healthz").await.status(), 200, "alive even when a dependency is not");
+    up.store(true, Ordering::SeqCst);
+    assert_eq!(server.get("/readyz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn bad_parameters_are_json_errors_and_routes_are_metric_labels() {
+    let server = start(Arc::new(AtomicBool::new(true))).await;
+    assert_eq!(server.get("/v1/things/7?limit=3").await.status(), 200);
+    let bad_query = server.get("/v1/things/7?limit=many").await;
+    assert_eq!(bad_query.status(), 400);
+    let body: ErrorBody = bad_query.json().await.unwrap();
+    assert_eq!(body.code, "invalid_parameter");
+    assert_eq!(body.field.as_deref(), Some("limit"));
+    assert!(body.message.starts_with("the parameter `limit` is invalid"), "{}", body.message);
+    let bad_path = server.get("/v1/things/seven?limit=3").await;
+    assert_eq!(bad_path.status(), 400);
+    assert_eq!(bad_path.json::<ErrorBody>().await.unwrap().code, "invalid_path");
+
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"http_requests_total{method="GET",route="/v1/things/{id}",status="200"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"http_requests_total{method="GET",route="/v1/things/{id}",status="400"} 2"#), "{metrics}");
+    assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
+}
+
+#[test]
+fn settings_name_the_variable_that_is_wrong() {
+    let env = Env::from_pairs([("SVC_LISTEN", "localhost"), ("LOG_FORMAT", "json")]);
+    let error = ServerSettings::from_env(&env, "SVC", 8086).unwrap_err();
+    assert_eq!(error.variable, "SVC_LISTEN");
+    assert!(error.to_string().starts_with("SVC_LISTEN: cannot use `localhost`"), "{error}");
+
+    let env = Env::from_pairs([("LOG_FORMAT", "xml")]);
+    let error = ServerSettings::from_env(&env, "SVC", 8086).unwrap_err();
+    assert_eq!(error.to_string(), "LOG_FORMAT: cannot use `xml`: the log formats are json and compact");
+
+    let defaults = ServerSettings::from_env(&Env::default(), "SVC", 8086).unwrap();
+    assert_eq!(defaults.listen.to_string(), "127.0.0.1:8086");
+    assert_eq!(defaults.shutdown_timeout.as_secs(), 10);
+
+    let env = Env::from_pairs([("SVC_SHUTDOWN_TIMEOUT_SECS", "-1")]);
+    assert_eq!(ServerSettings::from_env(&env, "SVC", 1).unwrap_err().variable, "SVC_SHUTDOWN_TIMEOUT_SECS");
+    assert_eq!(Env::default().required::<u16>("SVC_PORT").unwrap_err().to_string(), "SVC_PORT: is required but not set");
+}

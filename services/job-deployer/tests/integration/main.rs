@@ -1,0 +1,8 @@
+//! job-deployer, through its HTTP interface and as a process.
+
+service_kit::conformance_tests! {
+    service: job_deployer,
+    binary: env!("CARGO_BIN_EXE_job-deployer"),
+    listen_variable: "JOB_DEPLOYER_LISTEN",
+    openapi: "job-deployer.json",
+}
