@@ -6,7 +6,19 @@ use strum::{EnumIter, EnumString, IntoStaticStr};
 
 /// The states a run goes through, in the order the history sorts equal timestamps by.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, EnumIter, EnumString, IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    EnumString,
+    IntoStaticStr,
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
@@ -173,7 +185,7 @@ mod tests {
     #[test]
     fn equal_timestamps_sort_by_the_status_list() {
         let at = crate::time::parse_rfc3339("2019-06-12T21:24:25.342Z").unwrap();
-        let mut history = vec![
+        let mut history = [
             StatusChange { status: JobStatus::Finished, timestamp: at },
             StatusChange { status: JobStatus::Scheduled, timestamp: at },
         ];

@@ -71,19 +71,14 @@ pub mod utc_millis {
     pub mod option {
         use super::*;
 
-        pub fn serialize<S: Serializer>(
-            instant: &Option<DateTime<Utc>>,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(instant: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
             match instant {
                 Some(instant) => super::serialize(instant, serializer),
                 None => serializer.serialize_none(),
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
             Option::<String>::deserialize(deserializer)?
                 .map(|text| parse_rfc3339(&text).map_err(serde::de::Error::custom))
                 .transpose()

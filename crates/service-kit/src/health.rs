@@ -52,7 +52,10 @@ impl Readiness {
         }))
         .await;
         let ready = answers.iter().all(|(_, answer)| answer == "ok");
-        ReadinessReport { status: if ready { "ready" } else { "unready" }.to_owned(), checks: answers.into_iter().collect() }
+        ReadinessReport {
+            status: if ready { "ready" } else { "unready" }.to_owned(),
+            checks: answers.into_iter().collect(),
+        }
     }
 }
 

@@ -67,7 +67,9 @@ impl HttpMetrics {
 pub(crate) async fn metrics(registry: web::Data<Arc<Registry>>) -> HttpResponse {
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &registry) {
-        Ok(()) => HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text),
+        Ok(()) => {
+            HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text)
+        }
         Err(error) => {
             tracing::error!(%error, "cannot encode the metrics");
             HttpResponse::InternalServerError().finish()

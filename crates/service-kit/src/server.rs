@@ -39,7 +39,12 @@ impl std::fmt::Debug for Service {
 impl Service {
     /// `document` is the service's own OpenAPI document; the shared endpoints are added to it.
     pub fn new(name: &'static str, document: Document) -> Service {
-        Service { name, document: docs::with_operations(document), readiness: Readiness::default(), registry: Registry::default() }
+        Service {
+            name,
+            document: docs::with_operations(document),
+            readiness: Readiness::default(),
+            registry: Registry::default(),
+        }
     }
 
     /// The dependencies `/readyz` asks.

@@ -26,7 +26,11 @@ pub struct Env {
 impl Env {
     /// The process environment (variables that are not UTF-8 are left out).
     pub fn from_process() -> Env {
-        Env { vars: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect() }
+        Env {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
     }
 
     /// Given variables only: for tests.
@@ -64,8 +68,10 @@ impl Env {
         T: FromStr,
         T::Err: Display,
     {
-        self.optional(variable)?
-            .ok_or_else(|| SettingsError { variable: variable.to_owned(), reason: "is required but not set".to_owned() })
+        self.optional(variable)?.ok_or_else(|| SettingsError {
+            variable: variable.to_owned(),
+            reason: "is required but not set".to_owned(),
+        })
     }
 }
 

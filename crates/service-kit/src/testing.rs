@@ -182,9 +182,11 @@ macro_rules! conformance_tests {
         mod conformance {
             use std::time::Duration;
 
-            use $service::{ApiDoc, Settings, run};
-            use service_kit::testing::{ServiceProcess, TestServer, assert_openapi_committed, assert_operations_endpoints, run_to_end};
+            use service_kit::testing::{
+                ServiceProcess, TestServer, assert_openapi_committed, assert_operations_endpoints, run_to_end,
+            };
             use utoipa::OpenApi as _;
+            use $service::{ApiDoc, Settings, run};
 
             #[tokio::test]
             async fn serves_health_readiness_metrics_and_docs() {

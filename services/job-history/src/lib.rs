@@ -27,7 +27,7 @@ impl AsRef<ServerSettings> for Settings {
 }
 
 /// The service's API, as served at `/openapi.json` and committed as `openapi/job-history.json`.
-#[derive(OpenApi)]
+#[derive(Debug, OpenApi)]
 pub struct ApiDoc;
 
 pub async fn run(settings: Settings, listener: TcpListener) -> std::io::Result<Server> {

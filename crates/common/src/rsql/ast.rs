@@ -166,10 +166,7 @@ impl Operator {
 
     /// Whether the operator orders values (and so needs an ordered type).
     pub fn is_ordering(self) -> bool {
-        matches!(
-            self,
-            Operator::GreaterThan | Operator::GreaterOrEqual | Operator::LessThan | Operator::LessOrEqual
-        )
+        matches!(self, Operator::GreaterThan | Operator::GreaterOrEqual | Operator::LessThan | Operator::LessOrEqual)
     }
 
     /// Every spelling, for messages: `==, !=, =gt= (>), ...`.

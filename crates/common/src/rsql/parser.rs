@@ -142,10 +142,15 @@ impl Builder<'_> {
             .filter(|pair| pair.as_rule() == Rule::and_expr)
             .map(|and| self.and_expr(and))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(combine(operands, span, |operands, span| Expr::Or { operands, span }, |e| match e {
-            Expr::Or { operands, .. } => Ok(operands),
-            other => Err(other),
-        }))
+        Ok(combine(
+            operands,
+            span,
+            |operands, span| Expr::Or { operands, span },
+            |e| match e {
+                Expr::Or { operands, .. } => Ok(operands),
+                other => Err(other),
+            },
+        ))
     }
 
     fn and_expr(&self, pair: Pair<'_, Rule>) -> Result<Expr, ParseError> {
@@ -158,10 +163,15 @@ impl Builder<'_> {
                 _ => self.comparison(constraint).map(Expr::Comparison),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(combine(operands, span, |operands, span| Expr::And { operands, span }, |e| match e {
-            Expr::And { operands, .. } => Ok(operands),
-            other => Err(other),
-        }))
+        Ok(combine(
+            operands,
+            span,
+            |operands, span| Expr::And { operands, span },
+            |e| match e {
+                Expr::And { operands, .. } => Ok(operands),
+                other => Err(other),
+            },
+        ))
     }
 
     fn comparison(&self, pair: Pair<'_, Rule>) -> Result<Comparison, ParseError> {

@@ -212,7 +212,10 @@ fn local_date_time(text: &str) -> Option<(NaiveDateTime, Precision)> {
             }
         }
     }
-    NaiveDate::parse_from_str(text, "%Y/%m/%d").ok().and_then(|date| date.and_hms_opt(0, 0, 0)).map(|n| (n, Precision::Day))
+    NaiveDate::parse_from_str(text, "%Y/%m/%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|n| (n, Precision::Day))
 }
 
 /// `±hh` or `±hhmm` (the seed's forms; `±hh:mm` is taken too).

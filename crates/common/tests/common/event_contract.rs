@@ -101,7 +101,8 @@ fn a_complete_event_round_trips_and_covers_every_property() {
 #[test]
 fn the_enums_are_the_schemas() {
     let schema = schema();
-    let names = |v: &Value| v.as_array().unwrap().iter().filter_map(|n| n.as_str().map(str::to_owned)).collect::<Vec<_>>();
+    let names =
+        |v: &Value| v.as_array().unwrap().iter().filter_map(|n| n.as_str().map(str::to_owned)).collect::<Vec<_>>();
     let statuses: Vec<String> = JobStatus::iter().map(|s| s.to_string()).collect();
     assert_eq!(names(&schema["properties"]["status"]["enum"]), statuses);
     let exits: Vec<String> = ExitStatus::iter().map(|s| s.to_string()).collect();
@@ -111,21 +112,21 @@ fn the_enums_are_the_schemas() {
 }
 
 /// The path to every object member of `value`, e.g. `["job", "algorithms", 0, "parameters"]`.
-fn member_paths(value: &Value, prefix: Vec<Value>, out: &mut Vec<Vec<Value>>) {
+fn member_paths(value: &Value, prefix: &[Value], out: &mut Vec<Vec<Value>>) {
     match value {
         Value::Object(map) => {
             for (key, member) in map {
-                let mut path = prefix.clone();
+                let mut path = prefix.to_vec();
                 path.push(json!(key));
                 out.push(path.clone());
-                member_paths(member, path, out);
+                member_paths(member, &path, out);
             }
         }
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
-                let mut path = prefix.clone();
+                let mut path = prefix.to_vec();
                 path.push(json!(index));
-                member_paths(item, path, out);
+                member_paths(item, &path, out);
             }
         }
         _ => {}
@@ -145,7 +146,7 @@ fn at<'v>(value: &'v mut Value, path: &[Value]) -> &'v mut Value {
 fn mutations() -> Vec<(String, Value)> {
     let base = complete_event();
     let mut paths = Vec::new();
-    member_paths(&base, Vec::new(), &mut paths);
+    member_paths(&base, &[], &mut paths);
     let mut out = Vec::new();
     for path in &paths {
         let (parent, last) = path.split_at(path.len() - 1);
@@ -201,9 +202,18 @@ fn mutations() -> Vec<(String, Value)> {
     edit("jobId of 256 characters", &["jobId"], json!("j".repeat(256)));
     edit("empty algorithm list", &["job", "algorithms"], json!([]));
     edit("algorithm without parameters", &["job", "algorithms"], json!([{"algorithmId": "x"}]));
-    edit("parameter value not text", &["job", "algorithms"], json!([{"algorithmId": "x", "parameters": [{"parameterId": "p", "value": [1]}]}]));
+    edit(
+        "parameter value not text",
+        &["job", "algorithms"],
+        json!([{"algorithmId": "x", "parameters": [{"parameterId": "p", "value": [1]}]}]),
+    );
     edit("negative exit code", &["job", "exitCode"], json!(-9));
-    for (label, keep) in [("only a status", "status"), ("only job attributes", "job"), ("only deleted", "deleted"), ("no fact at all", "")] {
+    for (label, keep) in [
+        ("only a status", "status"),
+        ("only job attributes", "job"),
+        ("only deleted", "deleted"),
+        ("no fact at all", ""),
+    ] {
         let mut changed = base.clone();
         let map = changed.as_object_mut().unwrap();
         for fact in ["status", "job", "deleted"] {
@@ -234,15 +244,51 @@ fn the_type_and_the_schema_agree_on_every_mutation() {
 #[test]
 fn errors_name_the_field() {
     let cases: Vec<(Value, &str, &str)> = vec![
-        (json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "status": "DONE"}), "status", "unknown variant `DONE`"),
-        (json!({"schemaVersion": 2, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "deleted": true}), "schemaVersion", "unsupported schemaVersion 2"),
-        (json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25", "deleted": true}), "occurredAt", "no time-zone offset"),
-        (json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "deleted": true, "color": 1}), "color", "unknown field `color`"),
-        (json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "job": {"exitStatus": "killed"}}), "job.exitStatus", "unknown variant `killed`"),
-        (json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "job": {"algorithms": [{"algorithmName": "x"}]}}), "job.algorithms[0]", "missing field `algorithmId`"),
-        (json!({"schemaVersion": 1, "eventId": "", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "deleted": true}), "eventId", "must not be empty"),
-        (json!({"schemaVersion": 1, "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "deleted": true}), ".", "missing field `eventId`"),
-        (json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z"}), ".", "at least one of `status`, `job` or `deleted`"),
+        (
+            json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "status": "DONE"}),
+            "status",
+            "unknown variant `DONE`",
+        ),
+        (
+            json!({"schemaVersion": 2, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "deleted": true}),
+            "schemaVersion",
+            "unsupported schemaVersion 2",
+        ),
+        (
+            json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25", "deleted": true}),
+            "occurredAt",
+            "no time-zone offset",
+        ),
+        (
+            json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "deleted": true, "color": 1}),
+            "color",
+            "unknown field `color`",
+        ),
+        (
+            json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "job": {"exitStatus": "killed"}}),
+            "job.exitStatus",
+            "unknown variant `killed`",
+        ),
+        (
+            json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "job": {"algorithms": [{"algorithmName": "x"}]}}),
+            "job.algorithms[0]",
+            "missing field `algorithmId`",
+        ),
+        (
+            json!({"schemaVersion": 1, "eventId": "", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "deleted": true}),
+            "eventId",
+            "must not be empty",
+        ),
+        (
+            json!({"schemaVersion": 1, "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z", "deleted": true}),
+            ".",
+            "missing field `eventId`",
+        ),
+        (
+            json!({"schemaVersion": 1, "eventId": "e", "jobId": "j", "occurredAt": "2019-06-12T21:24:25Z"}),
+            ".",
+            "at least one of `status`, `job` or `deleted`",
+        ),
     ];
     for (event, field, message) in cases {
         let error = JobEvent::from_json(event.to_string().as_bytes()).unwrap_err();

@@ -1,4 +1,5 @@
 //! The common crate's integration tests: the RSQL language and the job event contract.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "in a test, a broken expectation is a failure")]
 #![recursion_limit = "256"]
 
 mod event_contract;

@@ -49,15 +49,48 @@ fn valid_queries_mean_what_they_say() {
         ("a=in=1", cmp("a", In, &[lit("1")]), "a=in=(1)"),
         ("a==(1)", cmp("a", Equal, &[lit("1")]), "a==1"),
         // AND binds tighter than OR.
-        ("a==1;b==2,c==3", or(vec![and(vec![cmp("a", Equal, &[lit("1")]), cmp("b", Equal, &[lit("2")])]), cmp("c", Equal, &[lit("3")])]), "a==1;b==2,c==3"),
-        ("a==1,b==2;c==3", or(vec![cmp("a", Equal, &[lit("1")]), and(vec![cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])])]), "a==1,b==2;c==3"),
-        ("a==1;(b==2,c==3)", and(vec![cmp("a", Equal, &[lit("1")]), or(vec![cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])])]), "a==1;(b==2,c==3)"),
+        (
+            "a==1;b==2,c==3",
+            or(vec![
+                and(vec![cmp("a", Equal, &[lit("1")]), cmp("b", Equal, &[lit("2")])]),
+                cmp("c", Equal, &[lit("3")]),
+            ]),
+            "a==1;b==2,c==3",
+        ),
+        (
+            "a==1,b==2;c==3",
+            or(vec![
+                cmp("a", Equal, &[lit("1")]),
+                and(vec![cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])]),
+            ]),
+            "a==1,b==2;c==3",
+        ),
+        (
+            "a==1;(b==2,c==3)",
+            and(vec![
+                cmp("a", Equal, &[lit("1")]),
+                or(vec![cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])]),
+            ]),
+            "a==1;(b==2,c==3)",
+        ),
         // Same-kind groups flatten; redundant parentheses vanish.
-        ("(a==1;b==2);c==3", and(vec![cmp("a", Equal, &[lit("1")]), cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])]), "a==1;b==2;c==3"),
+        (
+            "(a==1;b==2);c==3",
+            and(vec![cmp("a", Equal, &[lit("1")]), cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])]),
+            "a==1;b==2;c==3",
+        ),
         ("((((a==1))))", cmp("a", Equal, &[lit("1")]), "a==1"),
-        ("(a==1,b==2),(c==3)", or(vec![cmp("a", Equal, &[lit("1")]), cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])]), "a==1,b==2,c==3"),
+        (
+            "(a==1,b==2),(c==3)",
+            or(vec![cmp("a", Equal, &[lit("1")]), cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])]),
+            "a==1,b==2,c==3",
+        ),
         // Blanks between tokens.
-        ("  a == 1 ;\tb =in= ( 1 , 2 )\n", and(vec![cmp("a", Equal, &[lit("1")]), cmp("b", In, &[lit("1"), lit("2")])]), "a==1;b=in=(1,2)"),
+        (
+            "  a == 1 ;\tb =in= ( 1 , 2 )\n",
+            and(vec![cmp("a", Equal, &[lit("1")]), cmp("b", In, &[lit("1"), lit("2")])]),
+            "a==1;b=in=(1,2)",
+        ),
         // Quoting and escapes.
         (r#"a=="x y""#, cmp("a", Equal, &[lit("x y")]), r#"a=="x y""#),
         ("a=='x y'", cmp("a", Equal, &[lit("x y")]), r#"a=="x y""#),
@@ -77,7 +110,11 @@ fn valid_queries_mean_what_they_say() {
         ("a==ñandú/été-ß.%_:@", cmp("a", Equal, &[lit("ñandú/été-ß.%_:@")]), "a==ñandú/été-ß.%_:@"),
         (r"a==C:\temp", cmp("a", Equal, &[lit(r"C:\temp")]), r"a==C:\temp"),
         ("a.b_c-d==1", cmp("a.b_c-d", Equal, &[lit("1")]), "a.b_c-d==1"),
-        ("a==2019-06-12T21:24:25.342Z", cmp("a", Equal, &[lit("2019-06-12T21:24:25.342Z")]), "a==2019-06-12T21:24:25.342Z"),
+        (
+            "a==2019-06-12T21:24:25.342Z",
+            cmp("a", Equal, &[lit("2019-06-12T21:24:25.342Z")]),
+            "a==2019-06-12T21:24:25.342Z",
+        ),
     ];
     for (query, expected, canonical) in cases {
         let parsed = parse(query).unwrap_or_else(|e| panic!("{query:?} should parse: {e}"));
@@ -103,7 +140,8 @@ fn spans_point_at_characters_not_bytes() {
 #[test]
 fn invalid_queries_say_what_was_expected_and_where() {
     use Expected::*;
-    let unexpected = |expected: &[Expected], found: Option<char>| ParseErrorKind::Unexpected { expected: expected.to_vec(), found };
+    let unexpected =
+        |expected: &[Expected], found: Option<char>| ParseErrorKind::Unexpected { expected: expected.to_vec(), found };
     let cases: Vec<(&str, ParseErrorKind, usize)> = vec![
         ("", ParseErrorKind::Empty, 1),
         ("   ", ParseErrorKind::Empty, 1),
@@ -184,12 +222,18 @@ fn the_seed_examples_parse() {
         ("priority==1", cmp("priority", Equal, &[lit("1")])),
         (r#"algorithmName=="Teste_Progresso""#, cmp("algorithmName", Equal, &[lit("Teste_Progresso")])),
         ("algorithmName==Teste_Progresso", cmp("algorithmName", Equal, &[lit("Teste_Progresso")])),
-        (r#"executionMachine==40100;jobOwner=="admin""#, and(vec![cmp("executionMachine", Equal, &[lit("40100")]), owner_admin.clone()])),
+        (
+            r#"executionMachine==40100;jobOwner=="admin""#,
+            and(vec![cmp("executionMachine", Equal, &[lit("40100")]), owner_admin.clone()]),
+        ),
         (r#"priority==1,jobOwner=="admin""#, or(vec![cmp("priority", Equal, &[lit("1")]), owner_admin])),
         ("description==*MS2", cmp("description", Equal, &[pattern(&[star, Some("MS2")])])),
         (
             "(isDeleted==false);(description==*MS2)",
-            and(vec![cmp("isDeleted", Equal, &[lit("false")]), cmp("description", Equal, &[pattern(&[star, Some("MS2")])])]),
+            and(vec![
+                cmp("isDeleted", Equal, &[lit("false")]),
+                cmp("description", Equal, &[pattern(&[star, Some("MS2")])]),
+            ]),
         ),
         (
             r#"algorithmName=="Yade";exitStatus=="KILLED""#,

@@ -52,7 +52,11 @@ fn flatten(and: bool, operands: Vec<Expr>) -> Expr {
             other => flat.push(other),
         }
     }
-    if and { Expr::And { operands: flat, span: Span::default() } } else { Expr::Or { operands: flat, span: Span::default() } }
+    if and {
+        Expr::And { operands: flat, span: Span::default() }
+    } else {
+        Expr::Or { operands: flat, span: Span::default() }
+    }
 }
 
 proptest! {

@@ -43,7 +43,9 @@ fn a_date_without_offset_is_refused_with_that_reason() {
         assert!(error.to_string().contains("has no time-zone offset"), "{error}");
         assert_eq!(error.span.position(), 4);
     }
-    for query in ["t=='12/06/2019-03'", "t=='2019/13/12-03'", "t=='2019/06/12 25:00-03'", "t=='2019/06/12-3'", "t==yesterday"] {
+    for query in
+        ["t=='12/06/2019-03'", "t=='2019/13/12-03'", "t=='2019/06/12 25:00-03'", "t=='2019/06/12-3'", "t==yesterday"]
+    {
         let error = typed(query, ValueType::DateTime).unwrap_err();
         assert!(matches!(error.kind, ValueErrorKind::Invalid { .. }), "{query}: {error}");
         assert!(error.to_string().contains("yyyy/MM/dd HH:mm:ss.SSS"), "{error}");

@@ -1,4 +1,5 @@
 //! The shared plumbing, exercised through a small service of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "in a test, a broken expectation is a failure")]
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -26,9 +27,12 @@ async fn start(database_up: Arc<AtomicBool>) -> TestServer {
         });
         let document = utoipa::openapi::OpenApiBuilder::new().build();
         Service::new("kit-test", document).readiness(readiness).serve(listener, &settings(), |config| {
-            config.route("/v1/things/{id}", web::get().to(|id: web::Path<u32>, _: service_kit::Query<Paging>| async move {
-                HttpResponse::Ok().json(serde_json::json!({"id": *id}))
-            }));
+            config.route(
+                "/v1/things/{id}",
+                web::get().to(|id: web::Path<u32>, _: service_kit::Query<Paging>| async move {
+                    HttpResponse::Ok().json(serde_json::json!({"id": *id}))
+                }),
+            );
         })
     })
     .await
@@ -69,8 +73,14 @@ async fn bad_parameters_are_json_errors_and_routes_are_metric_labels() {
     assert_eq!(bad_path.json::<ErrorBody>().await.unwrap().code, "invalid_path");
 
     let metrics = server.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains(r#"http_requests_total{method="GET",route="/v1/things/{id}",status="200"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"http_requests_total{method="GET",route="/v1/things/{id}",status="400"} 2"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"http_requests_total{method="GET",route="/v1/things/{id}",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"http_requests_total{method="GET",route="/v1/things/{id}",status="400"} 2"#),
+        "{metrics}"
+    );
     assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
 }
 
@@ -91,5 +101,8 @@ fn settings_name_the_variable_that_is_wrong() {
 
     let env = Env::from_pairs([("SVC_SHUTDOWN_TIMEOUT_SECS", "-1")]);
     assert_eq!(ServerSettings::from_env(&env, "SVC", 1).unwrap_err().variable, "SVC_SHUTDOWN_TIMEOUT_SECS");
-    assert_eq!(Env::default().required::<u16>("SVC_PORT").unwrap_err().to_string(), "SVC_PORT: is required but not set");
+    assert_eq!(
+        Env::default().required::<u16>("SVC_PORT").unwrap_err().to_string(),
+        "SVC_PORT: is required but not set"
+    );
 }

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Starts the whole platform on this machine with its embedded defaults: the five services, a
+# Kafka-compatible broker (tansu, in memory) and a database in the local Postgres. It installs what
+# is missing, prints where to point a browser and a REST client, and stops everything on Ctrl-C.
+#
+# Settings: DEV_PORT_OFFSET (added to every service's default port), KAFKA_PORT (default 9092),
+# LOG_FORMAT (default compact), RUST_LOG.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=deploy/local/stack.sh
+source deploy/local/stack.sh
+
+OFFSET=${DEV_PORT_OFFSET:-0}
+KAFKA_PORT=${KAFKA_PORT:-9092}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+# name:default port:settings prefix
+SERVICES=(
+    auth-gateway:8080:AUTH_GATEWAY
+    nexus-catalog:8081:NEXUS_CATALOG
+    job-deployer:8082:JOB_DEPLOYER
+    job-history:8086:JOB_HISTORY
+    job-history-consumer:8087:JOB_HISTORY_CONSUMER
+)
+
+ensure_curl
+ensure_postgres
+ensure_tansu
+say "building the services"
+cargo build --workspace --bins
+
+STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-dev.XXXXXX")
+PIDS=()
+cleanup() {
+    trap - EXIT INT TERM
+    say "stopping the platform"
+    stop_processes "${PIDS[@]}"
+    [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID"
+    rm -rf "$STACK_DIR"
+    say "stopped"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+ensure_database job_orchestrator_dev
+export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export DATABASE_URL="$POSTGRES_URL_BASE/job_orchestrator_dev"
+export LOG_FORMAT=${LOG_FORMAT:-compact}
+start_broker "$STACK_DIR" "$KAFKA_PORT"
+
+for entry in "${SERVICES[@]}"; do
+    IFS=: read -r name port prefix <<<"$entry"
+    port=$((port + OFFSET))
+    port_is_free "$port" || die "port $port for $name is taken (DEV_PORT_OFFSET moves every service)"
+    env "${prefix}_LISTEN=127.0.0.1:$port" "$TARGET_DIR/debug/$name" >"$STACK_DIR/$name.log" 2>&1 &
+    PIDS+=($!)
+done
+
+for index in "${!SERVICES[@]}"; do
+    IFS=: read -r name port _ <<<"${SERVICES[$index]}"
+    port=$((port + OFFSET))
+    ready=0
+    for _ in $(seq 1 300); do
+        kill -0 "${PIDS[$index]}" 2>/dev/null || { tail -n 20 "$STACK_DIR/$name.log" >&2; die "$name stopped"; }
+        if curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz"; then ready=1; break; fi
+        sleep 0.2
+    done
+    [ $ready -eq 1 ] || die "$name is not ready after 60 s; its log: $STACK_DIR/$name.log"
+done
+
+url() { echo "http://127.0.0.1:$(($2 + OFFSET))$3"; }
+cat <<BANNER
+
+Job Orchestrator is up, with its embedded defaults.
+  Browser       $(url auth-gateway 8080 /)  (the gateway; the web UI comes in a later release)
+  REST clients  each service answers on its own port; its API docs are at /docs/:
+                  nexus-catalog         $(url nexus-catalog 8081 /docs/)
+                  job-deployer          $(url job-deployer 8082 /docs/)
+                  job-history           $(url job-history 8086 /docs/)
+                  job-history-consumer  $(url job-history-consumer 8087 /docs/)
+                  auth-gateway          $(url auth-gateway 8080 /docs/)
+  Broker        127.0.0.1:$KAFKA_PORT (tansu, in memory)
+  Postgres      $DATABASE_URL
+  Logs          $STACK_DIR/*.log
+Press Ctrl-C to stop everything.
+BANNER
+
+while true; do
+    for index in "${!SERVICES[@]}"; do
+        if ! kill -0 "${PIDS[$index]}" 2>/dev/null; then
+            name=${SERVICES[$index]%%:*}
+            tail -n 20 "$STACK_DIR/$name.log" >&2
+            die "$name stopped unexpectedly"
+        fi
+    done
+    sleep 1
+done

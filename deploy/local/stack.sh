@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# What the dev stack (deploy/local/dev.sh) and the test stack (tests/run.sh) share: install what is
+# missing, start servers on 127.0.0.1 under a temporary directory, and stop them again.
+# Source it; it defines functions only.
+
+TANSU_VERSION=0.6.0
+POSTGRES_URL_BASE=${POSTGRES_URL_BASE:-postgres://postgres@127.0.0.1:5432}
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+apt_install() {
+    say "installing Debian packages: $*"
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    fi
+}
+
+# curl talks to the services' health endpoints.
+ensure_curl() {
+    command -v curl >/dev/null || apt_install curl
+}
+
+# The test runner.
+ensure_nextest() {
+    cargo nextest --version >/dev/null 2>&1 && return
+    say "installing cargo-nextest (a few minutes, once)"
+    cargo install cargo-nextest --locked
+}
+
+# A Kafka-compatible broker written in Rust; Apache Kafka itself cannot be downloaded here.
+# `dynostore` gives it in-memory storage; `--locked` keeps the build to the versions it was tested with.
+ensure_tansu() {
+    if command -v tansu >/dev/null && tansu --version 2>/dev/null | grep -qF "$TANSU_VERSION"; then
+        return
+    fi
+    say "installing the tansu broker $TANSU_VERSION (12 to 20 minutes, once)"
+    local started=$SECONDS
+    cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore
+    say "tansu installed in $((SECONDS - started)) s"
+}
+
+# Postgres on 127.0.0.1:5432 with trust authentication: the machine's own, started if it is stopped,
+# installed from Debian if there is none (and then, being a throwaway local cluster, opened to
+# 127.0.0.1 without password, as the machine's own is).
+ensure_postgres() {
+    pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && return
+    local version
+    if ! command -v pg_ctlcluster >/dev/null; then
+        apt_install postgresql
+        version=$(ls /etc/postgresql | sort -V | tail -n 1)
+        sed -i '1i host all all 127.0.0.1/32 trust' "/etc/postgresql/$version/main/pg_hba.conf"
+    fi
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    [ -n "$version" ] || die "no Postgres cluster under /etc/postgresql"
+    say "starting Postgres $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || die "Postgres $version does not start"
+    for _ in $(seq 1 30); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && return
+        sleep 1
+    done
+    die "Postgres does not answer on 127.0.0.1:5432"
+}
+
+# Creates database $1 if it does not exist.
+ensure_database() {
+    local name=$1
+    psql "$POSTGRES_URL_BASE/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 ||
+        psql "$POSTGRES_URL_BASE/postgres" -qc "CREATE DATABASE \"$name\"" >/dev/null
+}
+
+port_is_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# A free TCP port of 127.0.0.1 above 20000.
+free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 40000))
+        port_is_free "$port" && { echo "$port"; return; }
+    done
+    die "no free port found"
+}
+
+wait_for_port() {
+    local port=$1 what=$2
+    for _ in $(seq 1 100); do
+        port_is_free "$port" || return 0
+        sleep 0.2
+    done
+    die "$what does not listen on 127.0.0.1:$port"
+}
+
+# Starts the broker on port $2 with its log under directory $1; sets BROKER_PID.
+start_broker() {
+    local dir=$1 port=$2
+    port_is_free "$port" || die "port $port is taken: set KAFKA_PORT to another"
+    tansu broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+        --storage-engine memory://tansu/ >"$dir/broker.log" 2>&1 &
+    BROKER_PID=$!
+    wait_for_port "$port" "the broker"
+}
+
+# Sends SIGTERM to the given processes, waits up to 10 s, then kills what is left.
+stop_processes() {
+    local pids=("$@") pid
+    [ ${#pids[@]} -gt 0 ] || return 0
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ $alive -eq 0 ] && return 0
+        sleep 0.2
+    done
+    say "still running after 10 s, killing: ${pids[*]}"
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Starts the README's dev command as a person would, waits until it says the platform is up, checks
+# that every service's /readyz answers 200, presses Ctrl-C (SIGINT to the command) and checks that
+# everything it started has stopped: every port free again and its temporary directory gone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=deploy/local/stack.sh
+source deploy/local/stack.sh
+
+PORTS=(8080 8081 8082 8086 8087)
+# Other ports than the defaults, so that a dev stack already running here is left alone.
+for _ in $(seq 1 50); do
+    offset=$((20000 + (RANDOM % 3000) * 10))
+    kafka=$((9092 + offset))
+    all_free=1
+    for port in "${PORTS[@]}" "$((kafka - offset))"; do port_is_free $((port + offset)) || all_free=0; done
+    [ $all_free -eq 1 ] && break
+done
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+started=$SECONDS
+# Job control gives the command its own process group, as a terminal would; without it a
+# background command starts with SIGINT ignored and Ctrl-C could not be tested.
+set -m
+DEV_PORT_OFFSET=$offset KAFKA_PORT=$kafka deploy/local/dev.sh >"$log" 2>&1 &
+dev=$!
+set +m
+
+fail() {
+    kill -TERM "$dev" 2>/dev/null && wait "$dev" || true
+    sed 's/^/    dev> /' "$log" >&2
+    die "dev stack check: $*"
+}
+
+for _ in $(seq 1 1200); do
+    grep -q "Press Ctrl-C to stop everything" "$log" && break
+    kill -0 "$dev" 2>/dev/null || fail "the dev command ended before the platform was up"
+    sleep 0.5
+done
+grep -q "Press Ctrl-C to stop everything" "$log" || fail "the platform was not up within 10 minutes"
+up_after=$((SECONDS - started))
+
+for port in "${PORTS[@]}"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((port + offset))/readyz")
+    [ "$code" = 200 ] || fail "/readyz on port $((port + offset)) answered $code"
+done
+stack_dir=$(sed -n 's/^  Logs *\(.*\)\/\*\.log$/\1/p' "$log")
+[ -d "$stack_dir" ] || fail "the banner names no log directory"
+
+kill -INT "$dev"
+stopping=$SECONDS
+for _ in $(seq 1 100); do kill -0 "$dev" 2>/dev/null || break; sleep 0.2; done
+kill -0 "$dev" 2>/dev/null && fail "still running 20 s after Ctrl-C"
+wait "$dev" && status=0 || status=$?
+[ "$status" -eq 0 ] || fail "the dev command exited with $status after Ctrl-C"
+for port in "${PORTS[@]}" "$((kafka - offset))"; do
+    port_is_free $((port + offset)) || fail "port $((port + offset)) is still taken after Ctrl-C"
+done
+[ ! -e "$stack_dir" ] || fail "$stack_dir was left behind"
+say "dev stack: up in ${up_after} s, 5 services ready, stopped by Ctrl-C in $((SECONDS - stopping)) s"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace against real servers: formatting and lints, the dev
+# command end to end, then the test suite against the machine's Postgres (tests create their own
+# databases) and a Kafka-compatible broker started here for the run. Installs what is missing
+# (cargo-nextest, tansu, Debian packages) and cleans up after itself. Arguments go to
+# `cargo nextest run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=deploy/local/stack.sh
+source deploy/local/stack.sh
+
+ensure_curl
+ensure_postgres
+ensure_nextest
+ensure_tansu
+
+STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-test.XXXXXX")
+cleanup() {
+    [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID"
+    rm -rf "$STACK_DIR"
+}
+trap cleanup EXIT
+
+KAFKA_PORT=$(free_port)
+start_broker "$STACK_DIR" "$KAFKA_PORT"
+export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export TEST_POSTGRES_URL="$POSTGRES_URL_BASE"
+say "broker on $KAFKA_BROKERS, Postgres at $TEST_POSTGRES_URL"
+
+say "checking formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "checking the dev command: start, every service ready, Ctrl-C, everything stopped"
+tests/dev_stack_check.sh
+
+say "running the test suite"
+cargo nextest run --workspace --locked --no-fail-fast "$@"
