@@ -68,15 +68,6 @@ impl<T> Patch<T> {
     pub fn is_absent(&self) -> bool {
         matches!(self, Patch::Absent)
     }
-
-    /// `None` when absent, `Some(None)` when null.
-    pub fn as_option(&self) -> Option<Option<&T>> {
-        match self {
-            Patch::Absent => None,
-            Patch::Null => Some(None),
-            Patch::Value(value) => Some(Some(value)),
-        }
-    }
 }
 
 impl<T: Serialize> Serialize for Patch<T> {
@@ -194,9 +185,8 @@ impl JobEvent {
     }
 
     /// The message value: UTF-8 JSON.
-    pub fn to_json(&self) -> Vec<u8> {
-        // Serialising these types cannot fail: every map key is a string and every value plain data.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
     }
 }
 

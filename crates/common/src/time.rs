@@ -32,11 +32,6 @@ pub fn format_utc_millis(instant: &DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Drops what is finer than a millisecond: the precision the history stores.
-pub fn truncate_to_millis(instant: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(instant.timestamp_millis()).unwrap_or(instant)
-}
-
 /// An instant in a message: read with [`parse_rfc3339`] (so the offset is mandatory), written with
 /// [`format_utc_millis`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -109,9 +104,8 @@ mod tests {
     }
 
     #[test]
-    fn truncation_keeps_milliseconds() {
+    fn finer_than_a_millisecond_is_served_at_milliseconds() {
         let fine = parse_rfc3339("2019-06-12T21:24:25.342999Z").unwrap();
-        assert_eq!(format_utc_millis(&truncate_to_millis(fine)), "2019-06-12T21:24:25.342Z");
-        assert_eq!(truncate_to_millis(fine).timestamp_subsec_nanos(), 342_000_000);
+        assert_eq!(format_utc_millis(&fine), "2019-06-12T21:24:25.342Z");
     }
 }

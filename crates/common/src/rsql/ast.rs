@@ -38,19 +38,6 @@ impl Expr {
             Expr::Comparison(comparison) => comparison.span,
         }
     }
-
-    /// Every comparison of the query, left to right.
-    pub fn comparisons(&self) -> Vec<&Comparison> {
-        let mut found = Vec::new();
-        let mut stack = vec![self];
-        while let Some(expr) = stack.pop() {
-            match expr {
-                Expr::And { operands, .. } | Expr::Or { operands, .. } => stack.extend(operands.iter().rev()),
-                Expr::Comparison(comparison) => found.push(comparison),
-            }
-        }
-        found
-    }
 }
 
 impl PartialEq for Expr {

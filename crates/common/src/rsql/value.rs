@@ -25,11 +25,6 @@ pub enum ValueType {
 }
 
 impl ValueType {
-    /// Whether `<`, `>` and the like mean something for this type.
-    pub fn is_ordered(self) -> bool {
-        !matches!(self, ValueType::Boolean | ValueType::JobStatus | ValueType::ExitStatus)
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             ValueType::Text => "text",
@@ -218,18 +213,19 @@ fn local_date_time(text: &str) -> Option<(NaiveDateTime, Precision)> {
         .map(|n| (n, Precision::Day))
 }
 
-/// `±hh` or `±hhmm` (the seed's forms; `±hh:mm` is taken too).
+/// `±hh` or `±hhmm` (the seed's forms; RFC 3339's `±hh:mm` is taken too).
 fn parse_offset(text: &str) -> Option<FixedOffset> {
     let (sign, digits) = text.split_at_checked(1)?;
-    let digits = digits.replacen(':', "", 1);
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (hours, minutes): (i32, i32) = match digits.len() {
-        2 => (digits.parse().ok()?, 0),
-        4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
+    let (hours, minutes) = match (digits.len(), digits.as_bytes().get(2)) {
+        (2, _) => (digits, "0"),
+        (4, _) => digits.split_at(2),
+        (5, Some(b':')) => (&digits[..2], &digits[3..]),
         _ => return None,
     };
+    if !(hours.bytes().chain(minutes.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
     if hours > 23 || minutes > 59 {
         return None;
     }

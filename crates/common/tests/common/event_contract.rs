@@ -84,7 +84,7 @@ fn a_complete_event_round_trips_and_covers_every_property() {
     let event = complete_event();
     assert!(validator().is_valid(&event), "the complete example is valid for the schema");
     let parsed = JobEvent::from_json(event.to_string().as_bytes()).unwrap();
-    let written: Value = serde_json::from_slice(&parsed.to_json()).unwrap();
+    let written: Value = serde_json::from_slice(&parsed.to_json().unwrap()).unwrap();
     assert_eq!(written, event, "JobEvent writes back every property it read");
 
     let schema = schema();

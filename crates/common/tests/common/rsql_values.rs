@@ -29,6 +29,7 @@ fn the_seeds_date_formats_convert_to_utc() {
         ("t==2019/06/12-03", "2019-06-12T03:00:00.000Z", Precision::Day),
         ("t==2019-06-12T21:24:25.342Z", "2019-06-12T21:24:25.342Z", Precision::Millisecond),
         ("t=='2019-06-12T21:24:25.342-03:00'", "2019-06-13T00:24:25.342Z", Precision::Millisecond),
+        ("t=='2019/06/12 21:00-03:30'", "2019-06-13T00:30:00.000Z", Precision::Minute),
     ];
     for (query, utc, precision) in cases {
         assert_eq!(instant(query), (utc.to_owned(), precision), "{query}");
@@ -43,9 +44,15 @@ fn a_date_without_offset_is_refused_with_that_reason() {
         assert!(error.to_string().contains("has no time-zone offset"), "{error}");
         assert_eq!(error.span.position(), 4);
     }
-    for query in
-        ["t=='12/06/2019-03'", "t=='2019/13/12-03'", "t=='2019/06/12 25:00-03'", "t=='2019/06/12-3'", "t==yesterday"]
-    {
+    for query in [
+        "t=='12/06/2019-03'",
+        "t=='2019/13/12-03'",
+        "t=='2019/06/12 25:00-03'",
+        "t=='2019/06/12-3'",
+        "t=='2019/06/12+0:300'",
+        "t=='2019/06/12 21:00+24'",
+        "t==yesterday",
+    ] {
         let error = typed(query, ValueType::DateTime).unwrap_err();
         assert!(matches!(error.kind, ValueErrorKind::Invalid { .. }), "{query}: {error}");
         assert!(error.to_string().contains("yyyy/MM/dd HH:mm:ss.SSS"), "{error}");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::{HttpResponse, web};
+use prometheus_client::metrics::counter::Counter;
 use service_kit::testing::{TestServer, assert_operations_endpoints};
 use service_kit::{Env, ErrorBody, Readiness, ServerSettings, Service};
 
@@ -26,11 +27,16 @@ async fn start(database_up: Arc<AtomicBool>) -> TestServer {
             async move { if up { Ok(()) } else { Err("connection refused".to_owned()) } }
         });
         let document = utoipa::openapi::OpenApiBuilder::new().build();
-        Service::new("kit-test", document).readiness(readiness).serve(listener, &settings(), |config| {
+        let mut service = Service::new("kit-test", document).readiness(readiness);
+        let things_served = Counter::<u64>::default();
+        service.registry().register("things_served", "Things the test service served", things_served.clone());
+        service.serve(listener, &settings(), move |config| {
+            let things_served = things_served.clone();
             config.route(
                 "/v1/things/{id}",
-                web::get().to(|id: web::Path<u32>, _: service_kit::Query<Paging>| async move {
-                    HttpResponse::Ok().json(serde_json::json!({"id": *id}))
+                web::get().to(move |id: web::Path<u32>, _: service_kit::Query<Paging>| {
+                    things_served.inc();
+                    async move { HttpResponse::Ok().json(serde_json::json!({"id": *id})) }
                 }),
             );
         })
@@ -82,6 +88,7 @@ async fn bad_parameters_are_json_errors_and_routes_are_metric_labels() {
         "{metrics}"
     );
     assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
+    assert!(metrics.contains("things_served_total 1"), "the service's own metrics share /metrics: {metrics}");
 }
 
 #[test]
