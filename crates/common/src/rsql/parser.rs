@@ -54,7 +54,8 @@ impl CharOffsets {
 
 /// Finds an empty query, an unclosed quote or nesting deeper than [`MAX_DEPTH`].
 fn scan(query: &str, offsets: &CharOffsets) -> Result<(), ParseError> {
-    if query.trim().is_empty() {
+    // The grammar's blanks, not Unicode's: any other space is an ordinary character.
+    if query.trim_matches([' ', '\t', '\r', '\n']).is_empty() {
         return Err(ParseError { kind: ParseErrorKind::Empty, span: Span::default() });
     }
     let mut depth = 0usize;
