@@ -176,9 +176,18 @@ pub async fn run_to_end(binary: &str, env: &[(&str, &str)]) -> (ExitStatus, Stri
 /// ```
 ///
 /// The service crate exposes `Settings::from_env(&Env)`, `run(settings, listener)` and `ApiDoc`.
+/// A service that needs settings to start (a database...) adds `env: async { vec![(NAME, VALUE)] }`:
+/// each test calls it for the variables of its own in-process service and binary.
 #[macro_export]
 macro_rules! conformance_tests {
     (service: $service:ident, binary: $binary:expr, listen_variable: $listen:literal, openapi: $openapi:literal $(,)?) => {
+        $crate::conformance_tests! {
+            service: $service, binary: $binary, listen_variable: $listen, openapi: $openapi,
+            env: async { Vec::<(String, String)>::new() },
+        }
+    };
+    (service: $service:ident, binary: $binary:expr, listen_variable: $listen:literal, openapi: $openapi:literal,
+     env: $env:expr $(,)?) => {
         mod conformance {
             use std::time::Duration;
 
@@ -188,9 +197,13 @@ macro_rules! conformance_tests {
             use utoipa::OpenApi as _;
             use $service::{ApiDoc, Settings, run};
 
+            async fn env() -> Vec<(String, String)> {
+                $env.await
+            }
+
             #[tokio::test]
             async fn serves_health_readiness_metrics_and_docs() {
-                let settings = Settings::from_env(&service_kit::Env::default()).unwrap();
+                let settings = Settings::from_env(&service_kit::Env::from_pairs(env().await)).unwrap();
                 let server = TestServer::start(|listener| run(settings, listener)).await;
                 assert_operations_endpoints(&server).await;
             }
@@ -203,8 +216,10 @@ macro_rules! conformance_tests {
 
             #[tokio::test]
             async fn stops_cleanly_on_sigterm_and_sigint() {
+                let env = env().await;
+                let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 for signal in ["TERM", "INT"] {
-                    let process = ServiceProcess::start($binary, $listen, &[]).await;
+                    let process = ServiceProcess::start($binary, $listen, &env).await;
                     let (status, took) = process.signal_and_wait(signal).await;
                     assert!(status.success(), "SIG{signal}: {status}");
                     assert!(took < Duration::from_secs(5), "SIG{signal}: stopped in {took:?}");

@@ -25,15 +25,21 @@ pub enum ValueType {
 }
 
 impl ValueType {
+    /// Whether `<`, `>` and the like mean something for this type.
+    pub fn is_ordered(self) -> bool {
+        !matches!(self, ValueType::Boolean | ValueType::JobStatus | ValueType::ExitStatus)
+    }
+
+    /// The type's name with its article, as messages use it ("an integer").
     pub fn name(self) -> &'static str {
         match self {
             ValueType::Text => "text",
-            ValueType::Integer => "integer",
-            ValueType::Decimal => "decimal number",
-            ValueType::Boolean => "boolean",
-            ValueType::DateTime => "date-time",
-            ValueType::JobStatus => "job status",
-            ValueType::ExitStatus => "exit status",
+            ValueType::Integer => "an integer",
+            ValueType::Decimal => "a decimal number",
+            ValueType::Boolean => "a boolean",
+            ValueType::DateTime => "a date-time",
+            ValueType::JobStatus => "a job status",
+            ValueType::ExitStatus => "an exit status",
         }
     }
 }
@@ -93,7 +99,7 @@ impl fmt::Display for ValueError {
         let at = self.span.position();
         match &self.kind {
             ValueErrorKind::Wildcard { expected } => {
-                write!(f, "a `*` wildcard is only allowed in text, not in a {} (character {at})", expected.name())
+                write!(f, "a `*` wildcard is only allowed in text, not in {} (character {at})", expected.name())
             }
             ValueErrorKind::Invalid { text, expected: ValueType::DateTime } => write!(
                 f,
@@ -105,14 +111,14 @@ impl fmt::Display for ValueError {
                 write!(f, "`{text}` at character {at} is not a boolean; write true or false")
             }
             ValueErrorKind::Invalid { text, expected } => {
-                write!(f, "`{text}` at character {at} is not an {}", expected.name())
+                write!(f, "`{text}` at character {at} is not {}", expected.name())
             }
             ValueErrorKind::MissingOffset { text } => write!(
                 f,
                 "the date-time `{text}` at character {at} has no time-zone offset; add one such as -0300, +03 or Z"
             ),
             ValueErrorKind::NotInList { text, expected, valid, suggestion } => {
-                write!(f, "`{text}` at character {at} is not a {}", expected.name())?;
+                write!(f, "`{text}` at character {at} is not {}", expected.name())?;
                 if let Some(suggestion) = suggestion {
                     write!(f, " (values are upper case: did you mean {suggestion}?)")?;
                 }

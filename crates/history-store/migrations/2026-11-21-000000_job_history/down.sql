@@ -1,0 +1,4 @@
+DROP TABLE job_parameters;
+DROP TABLE job_algorithms;
+DROP TABLE job_status_history;
+DROP TABLE jobs;
