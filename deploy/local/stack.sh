@@ -32,6 +32,26 @@ ensure_nextest() {
     cargo install cargo-nextest --locked
 }
 
+# diesel_cli prints the schema that a test compares with crates/history-store/src/schema.rs.
+# It links libpq, which only this tool needs (the services talk to Postgres without it).
+DIESEL_CLI_VERSION=2.3.2
+ensure_diesel_cli() {
+    if command -v diesel >/dev/null && diesel --version 2>/dev/null | grep -qF "$DIESEL_CLI_VERSION"; then
+        return
+    fi
+    [ -e /usr/include/postgresql/libpq-fe.h ] || apt_install libpq-dev
+    say "installing diesel_cli $DIESEL_CLI_VERSION (a few minutes, once)"
+    cargo install diesel_cli --version "$DIESEL_CLI_VERSION" --no-default-features --features postgres --locked
+}
+
+# Drops the databases that tests made (jh_test_*) and their templates (jh_template_*).
+drop_test_databases() {
+    local name
+    for name in $(psql "$POSTGRES_URL_BASE/postgres" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'jh\_%'"); do
+        psql "$POSTGRES_URL_BASE/postgres" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
+    done
+}
+
 # A Kafka-compatible broker written in Rust; Apache Kafka itself cannot be downloaded here.
 # `dynostore` gives it in-memory storage; `--locked` keeps the build to the versions it was tested with.
 ensure_tansu() {

@@ -38,7 +38,9 @@ impl Search {
         self.condition.clone().unwrap_or_else(|| Sql { text: "TRUE".to_owned(), binds: Vec::new() })
     }
 
-    /// The page's jobs, in order. Ties are broken by job id so that pages never overlap.
+    /// The page's jobs, in order. Ties are broken by job id so that pages never overlap. The page's
+    /// ids are found first and the rows read after: skipping `offset` rows then walks an index
+    /// alone (an index-only scan), not the table.
     pub fn page_sql(&self) -> Sql {
         let mut sql = self.where_clause();
         // Nulls sort as larger than any value (PostgreSQL's rule): last ascending, first descending.
@@ -50,7 +52,11 @@ impl Search {
         };
         let limit = sql.bind(Bind::Integer(self.limit));
         let offset = sql.bind(Bind::Integer(self.offset));
-        sql.text = format!("SELECT j.* FROM jobs j WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}", sql.text);
+        sql.text = format!(
+            "SELECT j.* FROM jobs j WHERE j.job_id IN \
+             (SELECT j.job_id FROM jobs j WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}",
+            sql.text
+        );
         sql
     }
 

@@ -3,6 +3,8 @@
 #![recursion_limit = "256"]
 
 mod event_contract;
+mod job;
 mod rsql_cases;
 mod rsql_properties;
 mod rsql_values;
+mod time;

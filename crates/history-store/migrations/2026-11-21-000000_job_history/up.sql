@@ -1,41 +1,42 @@
 -- The job history: one row per run, its statuses, algorithms and parameters in child tables.
 -- Every field a query can name is a typed column with an index (a multi-valued one: a child table or
--- an array with a GIN index), so that no search scans a blob.
+-- an array with a GIN index), so that no search scans a blob. Text columns use the "C" collation:
+-- byte order, and a `LIKE 'prefix%'` (an RSQL `value*`) can then use their b-tree index.
 
 CREATE TABLE jobs (
-    job_id                          text PRIMARY KEY,
-    group_id                        text,
-    project_id                      text,
-    job_owner                       text,
+    job_id                          text COLLATE "C" PRIMARY KEY,
+    group_id                        text COLLATE "C",
+    project_id                      text COLLATE "C",
+    job_owner                       text COLLATE "C",
     automatically_machine_selection boolean,
     submission_machines             text[],
     number_of_processes             bigint,
     number_of_processes_by_machine  bigint,
     submission_time                 timestamptz,
-    description                     text,
+    description                     text COLLATE "C",
     priority                        bigint,
     multiple_execution              boolean,
-    job_type                        text,
+    job_type                        text COLLATE "C",
     number_of_attempts              bigint,
-    execution_machine               text,
+    execution_machine               text COLLATE "C",
     end_time                        timestamptz,
     exit_code                       bigint,
-    guilty_node_id                  text,
-    exit_status                     text CHECK (exit_status IN ('UNKNOWN', 'SUCCESS', 'EXECUTION_ERROR',
+    guilty_node_id                  text COLLATE "C",
+    exit_status                     text COLLATE "C" CHECK (exit_status IN ('UNKNOWN', 'SUCCESS', 'EXECUTION_ERROR',
         'JOB_IDENTIFIER_NOT_FOUND', 'UNEXPECTED_MACHINE_ERROR', 'PROJECT_NOT_FOUND',
         'FAILED_SETUP_EXECUTION_ENVIRONMENT', 'NO_PERMISSION', 'NO_MACHINE_AVAILABLE', 'KILLED', 'LOST', 'UNDEFINED')),
     cpu_time                        double precision,
     wallclock_time                  bigint,
     ram_memory                      double precision,
-    flow_id                         text,
-    flow_version                    text,
-    flow_name                       text,
+    flow_id                         text COLLATE "C",
+    flow_version                    text COLLATE "C",
+    flow_name                       text COLLATE "C",
     last_modified_time              timestamptz,
     is_deleted                      boolean NOT NULL DEFAULT false
 );
 
 -- Searches sort by any field with the job id as tie-breaker: (field, job_id) serves both the filter
--- and the order. The default order, newest submission first, has its own.
+-- and the order. The default order, newest submission first, is the submission time index's own.
 CREATE INDEX jobs_group_id ON jobs (group_id, job_id);
 CREATE INDEX jobs_project_id ON jobs (project_id, job_id);
 CREATE INDEX jobs_job_owner ON jobs (job_owner, job_id);
@@ -43,7 +44,7 @@ CREATE INDEX jobs_automatically_machine_selection ON jobs (automatically_machine
 CREATE INDEX jobs_submission_machines ON jobs USING gin (submission_machines);
 CREATE INDEX jobs_number_of_processes ON jobs (number_of_processes, job_id);
 CREATE INDEX jobs_number_of_processes_by_machine ON jobs (number_of_processes_by_machine, job_id);
-CREATE INDEX jobs_submission_time ON jobs (submission_time, job_id);
+CREATE INDEX jobs_submission_time ON jobs (submission_time DESC, job_id);
 CREATE INDEX jobs_description ON jobs (description, job_id);
 CREATE INDEX jobs_priority ON jobs (priority, job_id);
 CREATE INDEX jobs_multiple_execution ON jobs (multiple_execution, job_id);
@@ -64,8 +65,8 @@ CREATE INDEX jobs_last_modified_time ON jobs (last_modified_time, job_id);
 CREATE INDEX jobs_is_deleted ON jobs (is_deleted, job_id);
 
 CREATE TABLE job_status_history (
-    job_id      text NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
-    status      text NOT NULL CHECK (status IN ('SCHEDULED', 'INIT', 'UPLOADING', 'QUEUED', 'EXECUTING',
+    job_id      text COLLATE "C" NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+    status      text COLLATE "C" NOT NULL CHECK (status IN ('SCHEDULED', 'INIT', 'UPLOADING', 'QUEUED', 'EXECUTING',
         'DOWNLOADING', 'FINISHED', 'UNKNOWN')),
     occurred_at timestamptz NOT NULL,
     PRIMARY KEY (job_id, status, occurred_at)
@@ -74,11 +75,11 @@ CREATE INDEX job_status_history_status ON job_status_history (status, job_id);
 
 CREATE TABLE job_algorithms (
     id                bigserial PRIMARY KEY,
-    job_id            text NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+    job_id            text COLLATE "C" NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
     position          integer NOT NULL,
-    algorithm_id      text NOT NULL,
-    algorithm_version text,
-    algorithm_name    text,
+    algorithm_id      text COLLATE "C" NOT NULL,
+    algorithm_version text COLLATE "C",
+    algorithm_name    text COLLATE "C",
     UNIQUE (job_id, position)
 );
 CREATE INDEX job_algorithms_algorithm_id ON job_algorithms (algorithm_id, job_id);
@@ -89,11 +90,11 @@ CREATE TABLE job_parameters (
     id           bigserial PRIMARY KEY,
     algorithm    bigint NOT NULL REFERENCES job_algorithms (id) ON DELETE CASCADE,
     -- The job again, so that a parameter search need not go through the algorithms.
-    job_id       text NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+    job_id       text COLLATE "C" NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
     position     integer NOT NULL,
-    parameter_id text NOT NULL,
-    label        text,
-    type         text,
+    parameter_id text COLLATE "C" NOT NULL,
+    label        text COLLATE "C",
+    type         text COLLATE "C",
     value        text[] NOT NULL DEFAULT '{}',
     UNIQUE (algorithm, position)
 );
