@@ -3,6 +3,11 @@
 -- an array with a GIN index), so that no search scans a blob. Text columns use the "C" collation:
 -- byte order, and a `LIKE 'prefix%'` (an RSQL `value*`) can then use their b-tree index.
 
+-- btree_gin lets one GIN index hold plain columns beside arrays, so that the comparisons of one
+-- algorithm or one parameter (paramLabel and paramValue together) are answered by one index scan.
+-- It is a trusted extension: the database owner may create it.
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+
 CREATE TABLE jobs (
     job_id                          text COLLATE "C" PRIMARY KEY,
     group_id                        text COLLATE "C",
@@ -85,6 +90,7 @@ CREATE TABLE job_algorithms (
 CREATE INDEX job_algorithms_algorithm_id ON job_algorithms (algorithm_id, job_id);
 CREATE INDEX job_algorithms_algorithm_version ON job_algorithms (algorithm_version, job_id);
 CREATE INDEX job_algorithms_algorithm_name ON job_algorithms (algorithm_name, job_id);
+CREATE INDEX job_algorithms_together ON job_algorithms USING gin (algorithm_id, algorithm_name, algorithm_version);
 
 CREATE TABLE job_parameters (
     id           bigserial PRIMARY KEY,
@@ -102,4 +108,5 @@ CREATE INDEX job_parameters_job_id ON job_parameters (job_id);
 CREATE INDEX job_parameters_parameter_id ON job_parameters (parameter_id, job_id);
 CREATE INDEX job_parameters_label ON job_parameters (label, job_id);
 CREATE INDEX job_parameters_type ON job_parameters (type, job_id);
-CREATE INDEX job_parameters_value ON job_parameters USING gin (value);
+-- Any of these with or without the values: one parameter's comparisons in one scan.
+CREATE INDEX job_parameters_together ON job_parameters USING gin (parameter_id, label, type, value);

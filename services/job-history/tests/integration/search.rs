@@ -342,3 +342,26 @@ async fn bad_input_is_a_400_that_says_what_where_and_why_in_the_callers_language
     let (_, still) = get(&server, "/v1/jobs/history").await;
     assert_eq!(still["total"], 6);
 }
+
+#[tokio::test]
+async fn a_database_that_goes_away_is_a_503_and_an_unready_service() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let database = history_store::testing::TestDatabase::create().await;
+    let env = service_kit::Env::from_pairs([("DATABASE_URL", database.url.as_str())]);
+    let settings = job_history::Settings::from_env(&env).unwrap();
+    let server = TestServer::start(|listener| job_history::run(settings, listener)).await;
+    assert_eq!(get(&server, "/v1/jobs/history").await.0, 200);
+
+    let admin_url = format!("{}/postgres", history_store::testing::server_url());
+    let mut admin = AsyncPgConnection::establish(&admin_url).await.unwrap();
+    admin.batch_execute(&format!("DROP DATABASE \"{}\" WITH (FORCE)", database.name)).await.unwrap();
+
+    let (status, body) = get(&server, "/v1/jobs/history?locale=pt_BR").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "database_unavailable");
+    assert!(body["message"].as_str().unwrap().starts_with("o banco de dados do histórico de jobs está indisponível"));
+    assert!(!body.to_string().contains(&database.name), "no internals in the answer: {body}");
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    assert_eq!(server.get("/healthz").await.status(), 200, "alive all the same");
+}
