@@ -16,9 +16,12 @@ for _ in $(seq 1 50); do
     for port in "${PORTS[@]}" "$((kafka - offset))"; do port_is_free $((port + offset)) || all_free=0; done
     [ $all_free -eq 1 ] && break
 done
+[ "$all_free" -eq 1 ] || die "dev stack check: no free set of ports found"
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+dev=
+# Whatever happens, the dev command does not outlive this check.
+trap '[ -z "$dev" ] || { kill -TERM "$dev" 2>/dev/null && wait "$dev"; } || true; rm -f "$log"' EXIT
 started=$SECONDS
 # Job control gives the command its own process group, as a terminal would; without it a
 # background command starts with SIGINT ignored and Ctrl-C could not be tested.
@@ -42,7 +45,7 @@ grep -q "Press Ctrl-C to stop everything" "$log" || fail "the platform was not u
 up_after=$((SECONDS - started))
 
 for port in "${PORTS[@]}"; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((port + offset))/readyz")
+    code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((port + offset))/readyz" || true)
     [ "$code" = 200 ] || fail "/readyz on port $((port + offset)) answered $code"
 done
 stack_dir=$(sed -n 's/^  Logs *\(.*\)\/\*\.log$/\1/p' "$log")
@@ -53,6 +56,7 @@ stopping=$SECONDS
 for _ in $(seq 1 100); do kill -0 "$dev" 2>/dev/null || break; sleep 0.2; done
 kill -0 "$dev" 2>/dev/null && fail "still running 20 s after Ctrl-C"
 wait "$dev" && status=0 || status=$?
+dev=
 [ "$status" -eq 0 ] || fail "the dev command exited with $status after Ctrl-C"
 for port in "${PORTS[@]}" "$((kafka - offset))"; do
     port_is_free $((port + offset)) || fail "port $((port + offset)) is still taken after Ctrl-C"

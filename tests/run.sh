@@ -39,4 +39,6 @@ say "checking the dev command: start, every service ready, Ctrl-C, everything st
 tests/dev_stack_check.sh
 
 say "running the test suite"
-cargo nextest run --workspace --locked --no-fail-fast "$@"
+# With arguments (`-p common`, `-E 'test(openapi)'`...), they choose what runs; without, everything.
+if [ $# -eq 0 ]; then set -- --workspace; fi
+cargo nextest run --locked --no-fail-fast "$@"

@@ -31,7 +31,9 @@ cargo build --workspace --bins
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-dev.XXXXXX")
 PIDS=()
 cleanup() {
-    trap - EXIT INT TERM
+    # A second Ctrl-C must not cut the cleanup short.
+    trap '' INT TERM
+    trap - EXIT
     say "stopping the platform"
     stop_processes "${PIDS[@]}"
     [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID"
@@ -61,7 +63,7 @@ for index in "${!SERVICES[@]}"; do
     ready=0
     for _ in $(seq 1 300); do
         kill -0 "${PIDS[$index]}" 2>/dev/null || { tail -n 20 "$STACK_DIR/$name.log" >&2; die "$name stopped"; }
-        if curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz"; then ready=1; break; fi
+        if curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/readyz"; then ready=1; break; fi
         sleep 0.2
     done
     [ $ready -eq 1 ] || die "$name is not ready after 60 s; its log: $STACK_DIR/$name.log"

@@ -69,16 +69,23 @@ ensure_tansu() {
 # 127.0.0.1 without password, as the machine's own is).
 ensure_postgres() {
     pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && return
-    local version
+    local version installed=0
     if ! command -v pg_ctlcluster >/dev/null; then
         apt_install postgresql
-        version=$(ls /etc/postgresql | sort -V | tail -n 1)
+        installed=1
+    fi
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1 || true)
+    [ -n "$version" ] || die "no Postgres cluster under /etc/postgresql"
+    if [ $installed -eq 1 ]; then
         sed -i '1i host all all 127.0.0.1/32 trust' "/etc/postgresql/$version/main/pg_hba.conf"
     fi
-    version=$(ls /etc/postgresql | sort -V | tail -n 1)
-    [ -n "$version" ] || die "no Postgres cluster under /etc/postgresql"
-    say "starting Postgres $version"
-    pg_ctlcluster --skip-systemctl-redirect "$version" main start || die "Postgres $version does not start"
+    # The package may have started the cluster already: start it if it is down, else reload it.
+    if pg_ctlcluster --skip-systemctl-redirect "$version" main status >/dev/null 2>&1; then
+        pg_ctlcluster --skip-systemctl-redirect "$version" main reload || die "Postgres $version does not reload"
+    else
+        say "starting Postgres $version"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start || die "Postgres $version does not start"
+    fi
     for _ in $(seq 1 30); do
         pg_isready -q -h 127.0.0.1 -p 5432 && return
         sleep 1
@@ -107,13 +114,15 @@ free_port() {
     die "no free port found"
 }
 
+# Waits for process $3 to listen on port $1; stops waiting if it ends.
 wait_for_port() {
-    local port=$1 what=$2
+    local port=$1 what=$2 pid=$3
     for _ in $(seq 1 100); do
         port_is_free "$port" || return 0
+        kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.2
     done
-    die "$what does not listen on 127.0.0.1:$port"
+    return 1
 }
 
 # Starts the broker on port $2 with its log under directory $1; sets BROKER_PID.
@@ -123,7 +132,10 @@ start_broker() {
     tansu broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
         --storage-engine memory://tansu/ >"$dir/broker.log" 2>&1 &
     BROKER_PID=$!
-    wait_for_port "$port" "the broker"
+    wait_for_port "$port" "the broker" "$BROKER_PID" || {
+        tail -n 20 "$dir/broker.log" >&2
+        die "the broker does not listen on 127.0.0.1:$port"
+    }
 }
 
 # Sends SIGTERM to the given processes, waits up to 10 s, then kills what is left.

@@ -2,6 +2,7 @@
 //! services use: topic creation, an idempotent producer keyed by job, and a consumer group whose
 //! manually committed offsets are honoured by the next member.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use e2e::kafka_brokers;
@@ -53,15 +54,20 @@ fn consumer(group: &str, topic: &str) -> StreamConsumer {
 
 /// Receives `count` messages and returns their payloads.
 async fn receive(consumer: &StreamConsumer, count: usize) -> Vec<String> {
-    let mut payloads = Vec::new();
-    while payloads.len() < count {
+    receive_with_partition(consumer, count).await.into_iter().map(|(_, payload)| payload).collect()
+}
+
+/// Receives `count` messages and returns their partitions and payloads.
+async fn receive_with_partition(consumer: &StreamConsumer, count: usize) -> Vec<(i32, String)> {
+    let mut messages = Vec::new();
+    while messages.len() < count {
         let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
             .await
-            .unwrap_or_else(|_| panic!("only {} of {count} messages arrived within 30 s", payloads.len()))
+            .unwrap_or_else(|_| panic!("only {} of {count} messages arrived within 30 s", messages.len()))
             .unwrap();
-        payloads.push(String::from_utf8(message.payload().unwrap().to_vec()).unwrap());
+        messages.push((message.partition(), String::from_utf8(message.payload().unwrap().to_vec()).unwrap()));
     }
-    payloads
+    messages
 }
 
 /// Leaves the group, serving the revocation, before the consumer is dropped. A member dropped right
@@ -126,14 +132,19 @@ async fn events_of_one_key_keep_their_order_on_one_partition() {
     create_topic(&topic).await;
     produce(&topic, 0..21).await;
     let consumer = consumer(&format!("{topic}-group"), &topic);
-    let mut by_key: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-    for payload in receive(&consumer, 21).await {
+    let mut by_key: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut partitions: BTreeMap<u32, BTreeSet<i32>> = BTreeMap::new();
+    for (partition, payload) in receive_with_partition(&consumer, 21).await {
         let n: u32 = payload.trim_start_matches("event-").parse().unwrap();
         by_key.entry(n % 7).or_default().push(n);
+        partitions.entry(n % 7).or_default().insert(partition);
     }
     for (key, events) in by_key {
         let mut sorted = events.clone();
         sorted.sort();
         assert_eq!(events, sorted, "events of job-{key} in the order they were sent");
+        assert_eq!(partitions[&key].len(), 1, "every event of job-{key} on one partition");
     }
+    let used: BTreeSet<i32> = partitions.values().flatten().copied().collect();
+    assert!(used.len() > 1, "seven keys spread over the {PARTITIONS} partitions: {used:?}");
 }

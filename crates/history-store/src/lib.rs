@@ -7,19 +7,18 @@ pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::time::Duration;
+
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-
-pub use diesel_async::pooled_connection::deadpool::PoolError;
 
 /// The migrations under `migrations/`, built into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 pub type DbPool = Pool<AsyncPgConnection>;
-pub type DbConnection = Object<AsyncPgConnection>;
 
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -32,10 +31,20 @@ pub enum StoreError {
     Migration(String),
 }
 
+/// How long a request waits for a free connection, or for a new one to open, before it fails.
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A pool of at most `size` connections to `url`. Connections are opened on demand.
 pub fn pool(url: &str, size: usize) -> Result<DbPool, StoreError> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-    Pool::builder(manager).max_size(size).build().map_err(|e| StoreError::Pool(e.to_string()))
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(POOL_TIMEOUT))
+        .create_timeout(Some(POOL_TIMEOUT))
+        .recycle_timeout(Some(POOL_TIMEOUT))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Pool(e.to_string()))
 }
 
 /// Applies the migrations that `url` has not had yet; returns their names.
@@ -45,6 +54,9 @@ pub async fn migrate(url: &str) -> Result<Vec<String>, StoreError> {
     tokio::task::spawn_blocking(move || {
         let mut connection = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
+        // Replicas starting together take turns; the lock goes with the connection.
+        diesel::RunQueryDsl::execute(diesel::sql_query("SELECT pg_advisory_lock(7204190301)"), &mut connection)
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
         let applied =
             connection.run_pending_migrations(MIGRATIONS).map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(applied.iter().map(ToString::to_string).collect())

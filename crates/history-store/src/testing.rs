@@ -42,8 +42,15 @@ impl TestDatabase {
         .await
         .unwrap();
         if exists == 0 {
-            diesel::sql_query(format!("CREATE DATABASE \"{template}\"")).execute(&mut admin).await.unwrap();
-            crate::migrate(&format!("{server}/{template}")).await.expect("the template migrates");
+            // Built under another name and renamed once migrated: a failed build leaves no template.
+            let building = format!("{template}_building");
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{building}\"")).execute(&mut admin).await.unwrap();
+            diesel::sql_query(format!("CREATE DATABASE \"{building}\"")).execute(&mut admin).await.unwrap();
+            crate::migrate(&format!("{server}/{building}")).await.expect("the template migrates");
+            diesel::sql_query(format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
+                .execute(&mut admin)
+                .await
+                .unwrap();
         }
         let name = format!("jh_test_{}", uuid::Uuid::new_v4().simple());
         diesel::sql_query(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
@@ -59,11 +66,16 @@ impl TestDatabase {
     }
 }
 
-/// Named after the migrations, so that a changed set gets a template of its own.
+/// Named after the migrations' files, so that a changed migration gets a template of its own.
 fn template_name() -> String {
     let mut hasher = DefaultHasher::new();
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     for migration in MigrationSource::<diesel::pg::Pg>::migrations(&crate::MIGRATIONS).unwrap() {
-        migration.name().to_string().hash(&mut hasher);
+        let name = migration.name().to_string();
+        name.hash(&mut hasher);
+        for file in ["up.sql", "down.sql"] {
+            std::fs::read(directory.join(&name).join(file)).unwrap_or_default().hash(&mut hasher);
+        }
     }
     format!("jh_template_{:016x}", hasher.finish())
 }

@@ -109,7 +109,7 @@ pub async fn search_jobs(pool: web::Data<DbPool>, params: Query<SearchParams>) -
         (None, Some(ascending)) => selectors::sortable("submissionTime").map(|s| (s, ascending)),
         (None, None) => None,
     };
-    let condition = match params.q.as_deref().filter(|q| !q.trim().is_empty()) {
+    let condition = match params.q.as_deref().filter(|q| !q.is_empty()) {
         None => None,
         Some(q) => Some(
             common::rsql::parse(q)
@@ -144,6 +144,9 @@ pub async fn get_job(
     let params = params.into_inner();
     let locale = locale(params.locale.as_deref())?;
     let with_parameters = flag("showParam", params.show_param.as_deref(), locale)?.unwrap_or(true);
+    if job_id.contains('\0') {
+        return Err(not_found(&job_id, locale));
+    }
     let mut connection = pool.get().await.map_err(|e| ApiError::unavailable(&e, locale))?;
     match search::find(&mut connection, &job_id, with_parameters).await.map_err(|e| ApiError::query(&e, locale))? {
         Some(job) => Ok(HttpResponse::Ok().json(job)),
@@ -169,6 +172,9 @@ pub async fn delete_job(
     params: Query<JobParams>,
 ) -> Result<HttpResponse, ApiError> {
     let locale = locale(params.into_inner().locale.as_deref())?;
+    if job_id.contains('\0') {
+        return Err(not_found(&job_id, locale));
+    }
     let mut connection = pool.get().await.map_err(|e| ApiError::unavailable(&e, locale))?;
     if search::soft_delete(&mut connection, &job_id).await.map_err(|e| ApiError::query(&e, locale))? {
         Ok(HttpResponse::NoContent().finish())

@@ -213,13 +213,17 @@ fn value_error(kind: &ValueErrorKind, at: usize, locale: Locale) -> String {
         }
         ValueErrorKind::MissingOffset { text } => say(
             locale,
+            format!("the date-time `{text}` at character {at} has no time-zone offset; add one such as -0300 or +03"),
+            format!("a data/hora `{text}` no caractere {at} não tem fuso horário; acrescente um como -0300 ou +03"),
             format!(
-                "the date-time `{text}` at character {at} has no time-zone offset; add one such as -0300, +03 or Z"
+                "la date-heure `{text}` au caractère {at} n'a pas de décalage horaire ; ajoutez-en un comme -0300 ou +03"
             ),
-            format!("a data/hora `{text}` no caractere {at} não tem fuso horário; acrescente um como -0300, +03 ou Z"),
-            format!(
-                "la date-heure `{text}` au caractère {at} n'a pas de décalage horaire ; ajoutez-en un comme -0300, +03 ou Z"
-            ),
+        ),
+        ValueErrorKind::NulCharacter => say(
+            locale,
+            format!("the value at character {at} holds a NUL character"),
+            format!("o valor no caractere {at} contém um caractere NUL"),
+            format!("la valeur au caractère {at} contient un caractère NUL"),
         ),
         ValueErrorKind::NotInList { text, expected, valid, suggestion } => {
             let (kind, valid) = (type_name(*expected, locale), valid.join(", "));

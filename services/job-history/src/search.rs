@@ -39,8 +39,9 @@ impl Search {
     }
 
     /// The page's jobs, in order. Ties are broken by job id so that pages never overlap. The page's
-    /// ids are found first and the rows read after: skipping `offset` rows then walks an index
-    /// alone (an index-only scan), not the table.
+    /// ids are found first and the rows read after, so that the rows skipped by `offset` are not
+    /// read from the table when an index can give the order (an index-only scan, for the default
+    /// order without a filter).
     pub fn page_sql(&self) -> Sql {
         let mut sql = self.where_clause();
         // Nulls sort as larger than any value (PostgreSQL's rule): last ascending, first descending.

@@ -215,10 +215,6 @@ impl Argument {
         Argument::new([Part::Text(text.into())], Span::default())
     }
 
-    pub fn has_wildcard(&self) -> bool {
-        self.parts.contains(&Part::Wildcard)
-    }
-
     /// The text of a value without wildcards; `None` if it has one.
     pub fn as_literal(&self) -> Option<String> {
         let mut text = String::new();

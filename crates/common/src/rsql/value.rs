@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use strum::IntoEnumIterator;
 
 use super::ast::{Argument, Span};
@@ -54,25 +54,10 @@ pub enum TypedValue {
     Integer(i64),
     Decimal(f64),
     Boolean(bool),
-    DateTime(DateTimeValue),
+    /// An instant, compared at millisecond precision (a date alone is its midnight, as in the seed).
+    DateTime(DateTime<Utc>),
     JobStatus(JobStatus),
     ExitStatus(ExitStatus),
-}
-
-/// An instant, with the precision it was written with (a day, a minute...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateTimeValue {
-    pub instant: DateTime<Utc>,
-    pub precision: Precision,
-}
-
-/// How precisely a date-time was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Precision {
-    Day,
-    Minute,
-    Second,
-    Millisecond,
 }
 
 /// A value that does not fit its field's type, and where it is.
@@ -90,6 +75,8 @@ pub enum ValueErrorKind {
     Invalid { text: String, expected: ValueType },
     /// A date-time without its offset.
     MissingOffset { text: String },
+    /// A NUL character, which no field can hold.
+    NulCharacter,
     /// Not one of an enumeration's values; `suggestion` when only the case is wrong.
     NotInList { text: String, expected: ValueType, valid: Vec<&'static str>, suggestion: Option<&'static str> },
 }
@@ -115,8 +102,9 @@ impl fmt::Display for ValueError {
             }
             ValueErrorKind::MissingOffset { text } => write!(
                 f,
-                "the date-time `{text}` at character {at} has no time-zone offset; add one such as -0300, +03 or Z"
+                "the date-time `{text}` at character {at} has no time-zone offset; add one such as -0300 or +03"
             ),
+            ValueErrorKind::NulCharacter => write!(f, "the value at character {at} holds a NUL character"),
             ValueErrorKind::NotInList { text, expected, valid, suggestion } => {
                 write!(f, "`{text}` at character {at} is not {}", expected.name())?;
                 if let Some(suggestion) = suggestion {
@@ -135,12 +123,18 @@ impl Argument {
     pub fn to_typed(&self, expected: ValueType) -> Result<TypedValue, ValueError> {
         let fail = |kind| ValueError { kind, span: self.span };
         let Some(text) = self.as_literal() else {
+            if self.display_text().contains('\0') {
+                return Err(fail(ValueErrorKind::NulCharacter));
+            }
             return match expected {
                 ValueType::Text => Ok(TypedValue::Pattern(self.to_like_pattern())),
                 _ => Err(fail(ValueErrorKind::Wildcard { expected })),
             };
         };
         let invalid = || ValueErrorKind::Invalid { text: text.clone(), expected };
+        if text.contains('\0') {
+            return Err(fail(ValueErrorKind::NulCharacter));
+        }
         match expected {
             ValueType::Text => Ok(TypedValue::Text(text)),
             ValueType::Integer => text.trim().parse().map(TypedValue::Integer).map_err(|_| fail(invalid())),
@@ -173,11 +167,12 @@ where
 }
 
 /// The seed's formats with a mandatory offset, or RFC 3339.
-pub fn parse_date_time(text: &str) -> Result<DateTimeValue, ValueErrorKind> {
+pub fn parse_date_time(text: &str) -> Result<DateTime<Utc>, ValueErrorKind> {
     let invalid = || ValueErrorKind::Invalid { text: text.to_owned(), expected: ValueType::DateTime };
     if text.contains(['T', 't']) {
         return match crate::time::parse_rfc3339(text) {
-            Ok(instant) => Ok(DateTimeValue { instant, precision: Precision::Millisecond }),
+            Ok(instant) if (1..=9999).contains(&instant.year()) => Ok(instant),
+            Ok(_) => Err(invalid()),
             Err(crate::time::TimeError::MissingOffset(_)) => {
                 Err(ValueErrorKind::MissingOffset { text: text.to_owned() })
             }
@@ -194,34 +189,29 @@ pub fn parse_date_time(text: &str) -> Result<DateTimeValue, ValueErrorKind> {
     };
     let (local, offset) = text.split_at(sign_at);
     let offset = parse_offset(offset).ok_or_else(invalid)?;
-    let (naive, precision) = local_date_time(local).ok_or_else(invalid)?;
+    let naive = local_date_time(local).ok_or_else(invalid)?;
     let instant = offset.from_local_datetime(&naive).single().ok_or_else(invalid)?;
-    Ok(DateTimeValue { instant: instant.with_timezone(&Utc), precision })
+    Ok(instant.with_timezone(&Utc))
 }
 
-fn local_date_time(text: &str) -> Option<(NaiveDateTime, Precision)> {
-    let formats = [
-        ("%Y/%m/%d %H:%M:%S%.f", Precision::Millisecond),
-        ("%Y/%m/%d %H:%M:%S", Precision::Second),
-        ("%Y/%m/%d %H:%M", Precision::Minute),
-    ];
-    for (format, precision) in formats {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-            // `%.f` also matches no fraction at all; that is the seconds format.
-            if precision != Precision::Millisecond || text.contains('.') {
-                return Some((naive, precision));
-            }
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y/%m/%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|n| (n, Precision::Day))
+/// The seed's four local formats; years outside 1 to 9999 are refused (Postgres' own range is wider
+/// on one side only, and no job ran then).
+fn local_date_time(text: &str) -> Option<NaiveDateTime> {
+    let formats = ["%Y/%m/%d %H:%M:%S%.f", "%Y/%m/%d %H:%M"];
+    let naive = formats
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .or_else(|| NaiveDate::parse_from_str(text, "%Y/%m/%d").ok().and_then(|date| date.and_hms_opt(0, 0, 0)))?;
+    (1..=9999).contains(&naive.year()).then_some(naive)
 }
 
 /// `±hh` or `±hhmm` (the seed's forms; RFC 3339's `±hh:mm` is taken too).
 fn parse_offset(text: &str) -> Option<FixedOffset> {
     let (sign, digits) = text.split_at_checked(1)?;
+    // Slicing below counts bytes: anything but ASCII is not an offset anyway.
+    if !digits.is_ascii() {
+        return None;
+    }
     let (hours, minutes) = match (digits.len(), digits.as_bytes().get(2)) {
         (2, _) => (digits, "0"),
         (4, _) => digits.split_at(2),

@@ -1,7 +1,7 @@
 //! Values converted to the types of the history's fields.
 
 use common::job::{ExitStatus, JobStatus};
-use common::rsql::value::{Precision, TypedValue, ValueErrorKind, ValueType};
+use common::rsql::value::{TypedValue, ValueErrorKind, ValueType};
 use common::rsql::{Expr, parse};
 use common::time::format_utc_millis;
 
@@ -11,9 +11,9 @@ fn typed(query: &str, expected: ValueType) -> Result<TypedValue, common::rsql::v
     comparison.arguments[0].to_typed(expected)
 }
 
-fn instant(query: &str) -> (String, Precision) {
+fn instant(query: &str) -> String {
     match typed(query, ValueType::DateTime) {
-        Ok(TypedValue::DateTime(value)) => (format_utc_millis(&value.instant), value.precision),
+        Ok(TypedValue::DateTime(instant)) => format_utc_millis(&instant),
         other => panic!("{query}: {other:?}"),
     }
 }
@@ -21,18 +21,18 @@ fn instant(query: &str) -> (String, Precision) {
 #[test]
 fn the_seeds_date_formats_convert_to_utc() {
     let cases = [
-        ("t=='2019/06/12 21:24:25.342-0300'", "2019-06-13T00:24:25.342Z", Precision::Millisecond),
-        ("t=='2019/06/12 21:00+03'", "2019-06-12T18:00:00.000Z", Precision::Minute),
-        ("t=='2019/06/12 22:00+03'", "2019-06-12T19:00:00.000Z", Precision::Minute),
-        ("t=='2019/06/12 21:24:25-03'", "2019-06-13T00:24:25.000Z", Precision::Second),
-        ("t=='2019/06/12+0130'", "2019-06-11T22:30:00.000Z", Precision::Day),
-        ("t==2019/06/12-03", "2019-06-12T03:00:00.000Z", Precision::Day),
-        ("t==2019-06-12T21:24:25.342Z", "2019-06-12T21:24:25.342Z", Precision::Millisecond),
-        ("t=='2019-06-12T21:24:25.342-03:00'", "2019-06-13T00:24:25.342Z", Precision::Millisecond),
-        ("t=='2019/06/12 21:00-03:30'", "2019-06-13T00:30:00.000Z", Precision::Minute),
+        ("t=='2019/06/12 21:24:25.342-0300'", "2019-06-13T00:24:25.342Z"),
+        ("t=='2019/06/12 21:00+03'", "2019-06-12T18:00:00.000Z"),
+        ("t=='2019/06/12 22:00+03'", "2019-06-12T19:00:00.000Z"),
+        ("t=='2019/06/12 21:24:25-03'", "2019-06-13T00:24:25.000Z"),
+        ("t=='2019/06/12+0130'", "2019-06-11T22:30:00.000Z"),
+        ("t==2019/06/12-03", "2019-06-12T03:00:00.000Z"),
+        ("t==2019-06-12T21:24:25.342Z", "2019-06-12T21:24:25.342Z"),
+        ("t=='2019-06-12T21:24:25.342-03:00'", "2019-06-13T00:24:25.342Z"),
+        ("t=='2019/06/12 21:00-03:30'", "2019-06-13T00:30:00.000Z"),
     ];
-    for (query, utc, precision) in cases {
-        assert_eq!(instant(query), (utc.to_owned(), precision), "{query}");
+    for (query, utc) in cases {
+        assert_eq!(instant(query), utc, "{query}");
     }
 }
 
@@ -56,6 +56,16 @@ fn a_date_without_offset_is_refused_with_that_reason() {
         let error = typed(query, ValueType::DateTime).unwrap_err();
         assert!(matches!(error.kind, ValueErrorKind::Invalid { .. }), "{query}: {error}");
         assert!(error.to_string().contains("yyyy/MM/dd HH:mm:ss.SSS"), "{error}");
+    }
+}
+
+#[test]
+fn a_nul_character_is_refused_in_any_value() {
+    for (query, expected) in
+        [("o=='a\0b'", ValueType::Text), ("o=='a\0*'", ValueType::Text), ("p=='1\0'", ValueType::Integer)]
+    {
+        let error = typed(query, expected).unwrap_err();
+        assert_eq!(error.kind, ValueErrorKind::NulCharacter, "{query}");
     }
 }
 

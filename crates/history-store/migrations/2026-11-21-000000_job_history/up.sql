@@ -40,8 +40,9 @@ CREATE TABLE jobs (
     is_deleted                      boolean NOT NULL DEFAULT false
 );
 
--- Searches sort by any field with the job id as tie-breaker: (field, job_id) serves both the filter
--- and the order. The default order, newest submission first, is the submission time index's own.
+-- Searches filter and sort by any field with the job id as tie-breaker: (field, job_id) serves the
+-- filter and gives the field's order, the ties then sorted by job id. The default order, newest
+-- submission first, is exactly the submission time index's.
 CREATE INDEX jobs_group_id ON jobs (group_id, job_id);
 CREATE INDEX jobs_project_id ON jobs (project_id, job_id);
 CREATE INDEX jobs_job_owner ON jobs (job_owner, job_id);

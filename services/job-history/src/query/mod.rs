@@ -5,7 +5,9 @@
 //! - list fields (`status`, `submissionMachines`, `paramValue`) match when an element does; their
 //!   `!=` and `=out=` are the negations: the list is not empty and no element matches;
 //! - inside one AND group, the `algorithm*` and `param*` comparisons hold for the same algorithm and
-//!   the same parameter (of that algorithm): one `EXISTS` over them, so nothing fans out.
+//!   the same parameter (of that algorithm): one `EXISTS` over them, so nothing fans out. A selector
+//!   named again starts the next parameter: `paramLabel==A;paramValue==1;paramLabel==B` asks for a
+//!   parameter A of value 1 and a parameter B.
 
 pub mod selectors;
 
@@ -91,13 +93,19 @@ fn expr(sql: &mut Sql, query: &Expr) -> Result<String, QueryError> {
         }
         Expr::And { operands, .. } => {
             let mut parts = Vec::new();
-            let mut correlated = Vec::new();
+            let mut correlated: Vec<Vec<(&Comparison, &Selector)>> = Vec::new();
             for operand in operands {
                 match operand {
                     Expr::Comparison(comparison) => {
                         let selector = resolve(comparison)?;
                         if matches!(selector.scope, Scope::Algorithm | Scope::Parameter) {
-                            correlated.push((comparison, selector));
+                            let repeated = correlated
+                                .last()
+                                .is_none_or(|set| set.iter().any(|(_, known)| known.name == selector.name));
+                            if repeated {
+                                correlated.push(Vec::new());
+                            }
+                            correlated.last_mut().into_iter().for_each(|set| set.push((comparison, selector)));
                         } else {
                             parts.push(comparison_sql(sql, comparison, selector)?);
                         }
@@ -105,8 +113,8 @@ fn expr(sql: &mut Sql, query: &Expr) -> Result<String, QueryError> {
                     other => parts.push(expr(sql, other)?),
                 }
             }
-            if !correlated.is_empty() {
-                parts.push(algorithm_exists(sql, &correlated)?);
+            for set in &correlated {
+                parts.push(algorithm_exists(sql, set)?);
             }
             Ok(format!("({})", parts.join(" AND ")))
         }
@@ -276,7 +284,7 @@ fn bind(value: &TypedValue) -> Bind {
         TypedValue::Integer(number) => Bind::Integer(*number),
         TypedValue::Decimal(number) => Bind::Decimal(*number),
         TypedValue::Boolean(flag) => Bind::Boolean(*flag),
-        TypedValue::DateTime(date) => Bind::Instant(date.instant),
+        TypedValue::DateTime(instant) => Bind::Instant(*instant),
         TypedValue::JobStatus(status) => Bind::Text(status.name().to_owned()),
         TypedValue::ExitStatus(status) => Bind::Text(status.name().to_owned()),
     }

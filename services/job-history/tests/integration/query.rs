@@ -31,6 +31,8 @@ fn one_and_group_makes_one_exists_for_its_algorithm_and_parameter_comparisons() 
     let built = sql("(paramLabel=='Sleeps');(paramValue=in=('3','1'));algorithmName==Yade;priority==1");
     assert_eq!(built.text.matches("EXISTS").count(), 1, "{}", built.text);
     assert!(built.text.contains("JOIN job_parameters p ON p.algorithm = a.id"), "{}", built.text);
+    let two = sql("paramLabel==A;paramValue==1;paramLabel==B");
+    assert_eq!(two.text.matches("EXISTS").count(), 2, "a repeated selector starts the next parameter: {}", two.text);
     let separate = sql("paramLabel=='Sleeps',paramValue=='3'");
     assert_eq!(separate.text.matches("EXISTS").count(), 2, "OR keeps them apart: {}", separate.text);
 }

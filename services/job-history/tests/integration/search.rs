@@ -139,6 +139,11 @@ async fn every_operator_type_wildcard_null_list_and_correlation() {
         ("(paramLabel==Sleeps);(paramValue!=3)", vec![DELETED, LOOKALIKE]),
         ("paramId==number_of_cores;paramType==INTEGER;paramValue==4", vec![SEED]),
         ("paramLabel==Sleeps;priority==2", vec![MS2]),
+        // A selector named again is about another parameter of the job.
+        ("paramLabel==Sleeps;paramLabel==Cores", vec![MS2]),
+        ("paramLabel==Sleeps;paramValue==3;paramLabel==Cores;paramValue==1", vec![MS2]),
+        ("paramLabel==Sleeps;paramValue==1;paramLabel==Cores;paramValue==1", vec![]),
+        ("paramLabel==Sleeps;paramLabel==Other", vec![LOOKALIKE]),
         ("(paramLabel==Sleeps;paramValue==7),(paramLabel==Cores;paramValue==1)", vec![MS2, LOOKALIKE]),
         ("paramValue=='*Particles*'", vec![SEED]),
         // A job matched through many of its rows is counted and returned once.
@@ -363,5 +368,7 @@ async fn a_database_that_goes_away_is_a_503_and_an_unready_service() {
     assert!(!body.to_string().contains(&database.name), "no internals in the answer: {body}");
     let ready = server.get("/readyz").await;
     assert_eq!(ready.status(), 503);
+    let report: Value = ready.json().await.unwrap();
+    assert_eq!(report["checks"]["database"], "unavailable", "the reason goes to the log, not the answer");
     assert_eq!(server.get("/healthz").await.status(), 200, "alive all the same");
 }
