@@ -31,6 +31,11 @@ impl FromStr for Locale {
     }
 }
 
+/// Picks the translation (the English text comes from the common crate).
+fn translate(locale: Locale, pt: String, fr: String) -> String {
+    if locale == Locale::PtBr { pt } else { fr }
+}
+
 /// Picks the sentence of the locale.
 fn say(locale: Locale, en: String, pt: String, fr: String) -> String {
     match locale {
@@ -43,6 +48,9 @@ fn say(locale: Locale, en: String, pt: String, fr: String) -> String {
 pub fn query_error(error: &QueryError, locale: Locale) -> String {
     let at = error.span().position();
     match error {
+        // English is the common crate's own wording; only the translations are written here.
+        QueryError::Parse(parse) if locale == Locale::En => parse.to_string(),
+        QueryError::Value(value) if locale == Locale::En => value.to_string(),
         QueryError::Parse(parse) => parse_error(&parse.kind, at, locale),
         QueryError::Value(value) => value_error(&value.kind, at, locale),
         QueryError::UnknownSelector { name, .. } => {
@@ -87,54 +95,46 @@ pub fn query_error(error: &QueryError, locale: Locale) -> String {
     }
 }
 
+/// A parse error in Portuguese or French.
 fn parse_error(kind: &ParseErrorKind, at: usize, locale: Locale) -> String {
     match kind {
-        ParseErrorKind::Empty => {
-            say(locale, "the query is empty".into(), "a consulta está vazia".into(), "la requête est vide".into())
-        }
+        ParseErrorKind::Empty => translate(locale, "a consulta está vazia".into(), "la requête est vide".into()),
         ParseErrorKind::Unexpected { expected, found } => {
             let words: Vec<&str> = expected.iter().map(|e| expected_word(*e, locale)).collect();
-            let or = say(locale, "or".into(), "ou".into(), "ou".into());
+            let or = "ou";
             let expected = match words.split_last() {
                 Some((last, [])) => (*last).to_owned(),
                 Some((last, rest)) => format!("{} {or} {last}", rest.join(", ")),
                 None => "?".to_owned(),
             };
             match found {
-                Some(c) => say(
+                Some(c) => translate(
                     locale,
-                    format!("expected {expected} at character {at}, but found `{c}`"),
                     format!("esperado {expected} no caractere {at}, mas foi encontrado `{c}`"),
                     format!("attendu {expected} au caractère {at}, mais trouvé `{c}`"),
                 ),
-                None => say(
+                None => translate(
                     locale,
-                    format!("expected {expected} at character {at}, but the query ends there"),
                     format!("esperado {expected} no caractere {at}, mas a consulta termina ali"),
                     format!("attendu {expected} au caractère {at}, mais la requête s'arrête là"),
                 ),
             }
         }
-        ParseErrorKind::UnterminatedQuote { quote } => say(
+        ParseErrorKind::UnterminatedQuote { quote } => translate(
             locale,
-            format!("the quote {quote} opened at character {at} is never closed"),
             format!("a aspa {quote} aberta no caractere {at} nunca é fechada"),
             format!("le guillemet {quote} ouvert au caractère {at} n'est jamais fermé"),
         ),
         ParseErrorKind::UnknownOperator { operator } => {
             let all = Operator::all_spellings();
-            say(
+            translate(
                 locale,
-                format!("unknown operator `{operator}` at character {at}; the operators are {all}"),
                 format!("operador desconhecido `{operator}` no caractere {at}; os operadores são {all}"),
                 format!("opérateur inconnu `{operator}` au caractère {at} ; les opérateurs sont {all}"),
             )
         }
-        ParseErrorKind::ListForSingleValue { operator, count } => say(
+        ParseErrorKind::ListForSingleValue { operator, count } => translate(
             locale,
-            format!(
-                "the operator `{operator}` takes one value, but a list of {count} starts at character {at}; use =in= or =out= to compare with a list"
-            ),
             format!(
                 "o operador `{operator}` recebe um valor, mas uma lista de {count} começa no caractere {at}; use =in= ou =out= para comparar com uma lista"
             ),
@@ -142,59 +142,49 @@ fn parse_error(kind: &ParseErrorKind, at: usize, locale: Locale) -> String {
                 "l'opérateur `{operator}` prend une valeur, mais une liste de {count} commence au caractère {at} ; utilisez =in= ou =out= pour comparer à une liste"
             ),
         ),
-        ParseErrorKind::TooDeep { max } => say(
+        ParseErrorKind::TooDeep { max } => translate(
             locale,
-            format!("parentheses are nested more than {max} deep at character {at}"),
             format!("os parênteses estão aninhados mais de {max} níveis no caractere {at}"),
             format!("les parenthèses sont imbriquées sur plus de {max} niveaux au caractère {at}"),
         ),
     }
 }
 
+/// In Portuguese or French (English is the common crate's).
 fn expected_word(expected: Expected, locale: Locale) -> &'static str {
     match (expected, locale) {
-        (Expected::Selector, Locale::En) => "a selector (a field name such as jobOwner)",
         (Expected::Selector, Locale::PtBr) => "um seletor (um nome de campo como jobOwner)",
-        (Expected::Selector, Locale::Fr) => "un sélecteur (un nom de champ comme jobOwner)",
-        (Expected::Operator, Locale::En) => "a comparison operator (==, !=, =gt=, =in=, ...)",
+        (Expected::Selector, _) => "un sélecteur (un nom de champ comme jobOwner)",
         (Expected::Operator, Locale::PtBr) => "um operador de comparação (==, !=, =gt=, =in=, ...)",
-        (Expected::Operator, Locale::Fr) => "un opérateur de comparaison (==, !=, =gt=, =in=, ...)",
-        (Expected::Value, Locale::En) => "a value",
+        (Expected::Operator, _) => "un opérateur de comparaison (==, !=, =gt=, =in=, ...)",
         (Expected::Value, Locale::PtBr) => "um valor",
-        (Expected::Value, Locale::Fr) => "une valeur",
-        (Expected::ValueSeparator, Locale::En) => "`,` before another value",
+        (Expected::Value, _) => "une valeur",
         (Expected::ValueSeparator, Locale::PtBr) => "`,` antes de outro valor",
-        (Expected::ValueSeparator, Locale::Fr) => "`,` avant une autre valeur",
-        (Expected::And, Locale::En) => "`;` (and)",
+        (Expected::ValueSeparator, _) => "`,` avant une autre valeur",
         (Expected::And, Locale::PtBr) => "`;` (e)",
-        (Expected::And, Locale::Fr) => "`;` (et)",
-        (Expected::Or, Locale::En) => "`,` (or)",
+        (Expected::And, _) => "`;` (et)",
         (Expected::Or, Locale::PtBr) => "`,` (ou)",
-        (Expected::Or, Locale::Fr) => "`,` (ou)",
+        (Expected::Or, _) => "`,` (ou)",
         (Expected::Open, _) => "`(`",
         (Expected::Close, _) => "`)`",
-        (Expected::End, Locale::En) => "the end of the query",
         (Expected::End, Locale::PtBr) => "o fim da consulta",
-        (Expected::End, Locale::Fr) => "la fin de la requête",
+        (Expected::End, _) => "la fin de la requête",
     }
 }
 
+/// A value error in Portuguese or French.
 fn value_error(kind: &ValueErrorKind, at: usize, locale: Locale) -> String {
     match kind {
         ValueErrorKind::Wildcard { expected } => {
             let kind = type_name(*expected, locale);
-            say(
+            translate(
                 locale,
-                format!("a `*` wildcard is only allowed in text, not in {kind} (character {at})"),
                 format!("o curinga `*` só é permitido em texto, não em {kind} (caractere {at})"),
                 format!("le joker `*` n'est permis que dans du texte, pas dans {kind} (caractère {at})"),
             )
         }
-        ValueErrorKind::Invalid { text, expected: ValueType::DateTime } => say(
+        ValueErrorKind::Invalid { text, expected: ValueType::DateTime } => translate(
             locale,
-            format!(
-                "`{text}` at character {at} is not a date-time; write yyyy/MM/dd, yyyy/MM/dd HH:mm, yyyy/MM/dd HH:mm:ss or yyyy/MM/dd HH:mm:ss.SSS followed by an offset such as -03 or +0130, or RFC 3339 such as 2019-06-12T21:24:25.342Z"
-            ),
             format!(
                 "`{text}` no caractere {at} não é uma data/hora; escreva yyyy/MM/dd, yyyy/MM/dd HH:mm, yyyy/MM/dd HH:mm:ss ou yyyy/MM/dd HH:mm:ss.SSS seguido de um fuso como -03 ou +0130, ou RFC 3339 como 2019-06-12T21:24:25.342Z"
             ),
@@ -204,41 +194,36 @@ fn value_error(kind: &ValueErrorKind, at: usize, locale: Locale) -> String {
         ),
         ValueErrorKind::Invalid { text, expected } => {
             let kind = type_name(*expected, locale);
-            say(
+            translate(
                 locale,
-                format!("`{text}` at character {at} is not {kind}"),
                 format!("`{text}` no caractere {at} não é {kind}"),
                 format!("`{text}` au caractère {at} n'est pas {kind}"),
             )
         }
-        ValueErrorKind::MissingOffset { text } => say(
+        ValueErrorKind::MissingOffset { text } => translate(
             locale,
-            format!("the date-time `{text}` at character {at} has no time-zone offset; add one such as -0300 or +03"),
             format!("a data/hora `{text}` no caractere {at} não tem fuso horário; acrescente um como -0300 ou +03"),
             format!(
                 "la date-heure `{text}` au caractère {at} n'a pas de décalage horaire ; ajoutez-en un comme -0300 ou +03"
             ),
         ),
-        ValueErrorKind::NulCharacter => say(
+        ValueErrorKind::NulCharacter => translate(
             locale,
-            format!("the value at character {at} holds a NUL character"),
             format!("o valor no caractere {at} contém um caractere NUL"),
             format!("la valeur au caractère {at} contient un caractère NUL"),
         ),
         ValueErrorKind::NotInList { text, expected, valid, suggestion } => {
             let (kind, valid) = (type_name(*expected, locale), valid.join(", "));
             let hint = suggestion.map(|s| {
-                say(
+                translate(
                     locale,
-                    format!(" (values are upper case: did you mean {s}?)"),
                     format!(" (os valores são em maiúsculas: quis dizer {s}?)"),
                     format!(" (les valeurs sont en majuscules : vouliez-vous dire {s} ?)"),
                 )
             });
             let hint = hint.unwrap_or_default();
-            say(
+            translate(
                 locale,
-                format!("`{text}` at character {at} is not {kind}{hint}; the values are {valid}"),
                 format!("`{text}` no caractere {at} não é {kind}{hint}; os valores são {valid}"),
                 format!("`{text}` au caractère {at} n'est pas {kind}{hint} ; les valeurs sont {valid}"),
             )
@@ -248,25 +233,19 @@ fn value_error(kind: &ValueErrorKind, at: usize, locale: Locale) -> String {
 
 fn type_name(value_type: ValueType, locale: Locale) -> &'static str {
     match (value_type, locale) {
-        (ValueType::Text, Locale::En) => "text",
+        (_, Locale::En) => value_type.name(),
         (ValueType::Text, Locale::PtBr) => "texto",
         (ValueType::Text, Locale::Fr) => "texte",
-        (ValueType::Integer, Locale::En) => "an integer",
         (ValueType::Integer, Locale::PtBr) => "um inteiro",
         (ValueType::Integer, Locale::Fr) => "un entier",
-        (ValueType::Decimal, Locale::En) => "a decimal number",
         (ValueType::Decimal, Locale::PtBr) => "um número decimal",
         (ValueType::Decimal, Locale::Fr) => "un nombre décimal",
-        (ValueType::Boolean, Locale::En) => "a boolean",
         (ValueType::Boolean, Locale::PtBr) => "um booleano",
         (ValueType::Boolean, Locale::Fr) => "un booléen",
-        (ValueType::DateTime, Locale::En) => "a date-time",
         (ValueType::DateTime, Locale::PtBr) => "uma data/hora",
         (ValueType::DateTime, Locale::Fr) => "une date-heure",
-        (ValueType::JobStatus, Locale::En) => "a job status",
         (ValueType::JobStatus, Locale::PtBr) => "um status de job",
         (ValueType::JobStatus, Locale::Fr) => "un statut de job",
-        (ValueType::ExitStatus, Locale::En) => "an exit status",
         (ValueType::ExitStatus, Locale::PtBr) => "um status de saída",
         (ValueType::ExitStatus, Locale::Fr) => "un statut de sortie",
     }
