@@ -73,8 +73,10 @@ url() { echo "http://127.0.0.1:$(($2 + OFFSET))$3"; }
 cat <<BANNER
 
 Job Orchestrator is up, with its embedded defaults.
-  Browser       $(url auth-gateway 8080 /)  (the gateway; the web UI comes in a later release)
-  REST clients  each service answers on its own port; its API docs are at /docs/:
+  Browser       $(url job-history 8086 /docs/)  (the job history's API docs; the web UI will be
+                served by the gateway, $(url auth-gateway 8080 /), in a later release)
+  REST clients  curl '$(url job-history 8086 "/v1/jobs/history?limit=5")'
+                each service answers on its own port, with its API docs at /docs/:
                   nexus-catalog         $(url nexus-catalog 8081 /docs/)
                   job-deployer          $(url job-deployer 8082 /docs/)
                   job-history           $(url job-history 8086 /docs/)
