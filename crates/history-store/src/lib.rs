@@ -64,16 +64,3 @@ pub async fn migrate(url: &str) -> Result<Vec<String>, StoreError> {
     .await
     .map_err(|e| StoreError::Migration(e.to_string()))?
 }
-
-/// The names of the embedded migrations that the database at `url` has not had.
-pub async fn pending_migrations(url: &str) -> Result<Vec<String>, StoreError> {
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut connection = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let pending = connection.pending_migrations(MIGRATIONS).map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(pending.iter().map(|m| m.name().to_string()).collect())
-    })
-    .await
-    .map_err(|e| StoreError::Migration(e.to_string()))?
-}

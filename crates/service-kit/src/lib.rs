@@ -22,6 +22,5 @@ pub mod testing;
 pub use error::ErrorBody;
 pub use extract::Query;
 pub use health::Readiness;
-pub use observe::RequestId;
 pub use server::{Service, main};
 pub use settings::{Env, ServerSettings, SettingsError};

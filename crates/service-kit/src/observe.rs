@@ -1,14 +1,13 @@
 //! One middleware around every request: it takes the caller's `X-Request-Id` (or makes one), runs the
 //! request inside a span carrying it, sends it back in the response, logs the outcome and counts it.
 
-use std::future::{Ready, ready};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{HttpMessage, web};
 use tracing::Instrument;
 
 use crate::metrics::HttpMetrics;
@@ -19,9 +18,9 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// Paths that probes and scrapers call all day: logged at debug level only.
 const QUIET_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The id of the request being served; an extractor, for handlers that call other services.
+/// The id of the request being served.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(String);
+struct RequestId(String);
 
 impl RequestId {
     /// The caller's id when it is a sensible one (1 to 128 visible ASCII characters), else a new one.
@@ -40,16 +39,6 @@ impl RequestId {
 impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl FromRequest for RequestId {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<RequestId, actix_web::Error>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let known = request.extensions().get::<RequestId>().cloned();
-        ready(Ok(known.unwrap_or_else(|| RequestId::from_header(request.headers().get(REQUEST_ID_HEADER)))))
     }
 }
 

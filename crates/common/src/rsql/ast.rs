@@ -31,15 +31,6 @@ pub enum Expr {
     Comparison(Comparison),
 }
 
-impl Expr {
-    pub fn span(&self) -> Span {
-        match self {
-            Expr::And { span, .. } | Expr::Or { span, .. } => *span,
-            Expr::Comparison(comparison) => comparison.span,
-        }
-    }
-}
-
 impl PartialEq for Expr {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
