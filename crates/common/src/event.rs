@@ -164,8 +164,13 @@ impl JobEvent {
     pub fn from_json(bytes: &[u8]) -> Result<JobEvent, EventError> {
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|error| EventError::new(".", error.to_string()))?;
-        check_objects(&value)?;
-        let event: JobEvent = serde_path_to_error::deserialize(&value).map_err(|error| {
+        JobEvent::from_value(&value)
+    }
+
+    /// [`JobEvent::from_json`] for a message already read as JSON.
+    pub fn from_value(value: &serde_json::Value) -> Result<JobEvent, EventError> {
+        check_objects(value)?;
+        let event: JobEvent = serde_path_to_error::deserialize(value).map_err(|error| {
             let path = error.path().to_string();
             EventError { field: path, message: error.into_inner().to_string() }
         })?;

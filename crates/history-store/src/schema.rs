@@ -12,6 +12,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_attribute_versions (job_id) {
+        job_id -> Text,
+        versions -> Jsonb,
+    }
+}
+
+diesel::table! {
     job_parameters (id) {
         id -> Int8,
         algorithm -> Int8,
@@ -66,8 +73,15 @@ diesel::table! {
 }
 
 diesel::joinable!(job_algorithms -> jobs (job_id));
+diesel::joinable!(job_attribute_versions -> jobs (job_id));
 diesel::joinable!(job_parameters -> job_algorithms (algorithm));
 diesel::joinable!(job_parameters -> jobs (job_id));
 diesel::joinable!(job_status_history -> jobs (job_id));
 
-diesel::allow_tables_to_appear_in_same_query!(job_algorithms, job_parameters, job_status_history, jobs,);
+diesel::allow_tables_to_appear_in_same_query!(
+    job_algorithms,
+    job_attribute_versions,
+    job_parameters,
+    job_status_history,
+    jobs,
+);

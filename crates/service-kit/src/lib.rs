@@ -22,5 +22,5 @@ pub mod testing;
 pub use error::ErrorBody;
 pub use extract::Query;
 pub use health::Readiness;
-pub use server::{Service, main};
+pub use server::{Running, Service, Worker, main};
 pub use settings::{Env, ServerSettings, SettingsError};

@@ -3,6 +3,10 @@
 //! On SIGTERM or SIGINT, `main` stops the server gracefully: no new connections, in-flight requests
 //! finish within the shutdown timeout, then the process exits 0. The signal handlers are installed
 //! before the service says it listens, so a signal can never find the default (killing) action.
+//!
+//! A service that also works in the background (a Kafka consumer) returns a [`Running`] with its
+//! [`Worker`]: the worker is asked to stop on the same signal and waited for within the same timeout,
+//! and a worker that ends by itself stops the service with a failure, so that it is restarted.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -15,6 +19,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use prometheus_client::registry::Registry;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use utoipa::openapi::OpenApi as Document;
 
 use crate::health::Readiness;
@@ -92,11 +98,12 @@ impl Service {
 
 /// A service's whole `main`: read the settings (a bad one stops the start with one line naming the
 /// variable, exit code 2), set up logs, bind, run until SIGTERM or SIGINT.
-pub fn main<S, F, Fut, E>(name: &'static str, load: impl FnOnce(&Env) -> Result<S, SettingsError>, run: F) -> ExitCode
+pub fn main<S, F, Fut, R, E>(name: &'static str, load: impl FnOnce(&Env) -> Result<S, SettingsError>, run: F) -> ExitCode
 where
     S: AsRef<ServerSettings>,
     F: FnOnce(S, TcpListener) -> Fut,
-    Fut: Future<Output = Result<Server, E>>,
+    Fut: Future<Output = Result<R, E>>,
+    R: Into<Running>,
     E: Display,
 {
     let settings = match load(&Env::from_process()) {
@@ -124,8 +131,9 @@ where
             }
         };
         let address = listener.local_addr().map_or_else(|_| listen.to_string(), |a| a.to_string());
-        let server = match run(settings, listener).await {
-            Ok(server) => server,
+        let shutdown_timeout = settings.as_ref().shutdown_timeout;
+        let Running { server, worker } = match run(settings, listener).await {
+            Ok(running) => running.into(),
             Err(error) => {
                 tracing::error!(%error, "cannot start");
                 return ExitCode::FAILURE;
@@ -140,18 +148,35 @@ where
         };
         let handle = server.handle();
         let mut serving = tokio::spawn(server);
+        let (stop_worker, mut working) = match worker {
+            Some(Worker { stop, task }) => (stop, task),
+            None => (CancellationToken::new(), tokio::spawn(std::future::pending())),
+        };
         tracing::info!(service = name, %address, "listening on http://{address}");
         let finished = tokio::select! {
             _ = terminate.recv() => None,
             _ = interrupt.recv() => None,
             finished = &mut serving => Some(finished),
+            ended = &mut working => {
+                match ended {
+                    Ok(Ok(())) => tracing::error!(service = name, "the background worker ended by itself"),
+                    Ok(Err(error)) => tracing::error!(service = name, %error, "the background worker failed"),
+                    Err(error) => tracing::error!(service = name, %error, "the background worker panicked"),
+                }
+                handle.stop(true).await;
+                return ExitCode::FAILURE;
+            }
         };
         let finished = match finished {
             Some(finished) => finished,
             None => {
                 tracing::info!(service = name, "stopping: finishing the requests in flight");
-                handle.stop(true).await;
-                serving.await
+                stop_worker.cancel();
+                let (_, finished) = tokio::join!(stop_in_time(working, shutdown_timeout), async {
+                    handle.stop(true).await;
+                    serving.await
+                });
+                finished
             }
         };
         match finished {
@@ -169,4 +194,62 @@ where
             }
         }
     })
+}
+
+/// What a service's `run` started: its HTTP server and, if it has one, its background worker.
+pub struct Running {
+    server: Server,
+    worker: Option<Worker>,
+}
+
+impl Running {
+    pub fn with_worker(server: Server, worker: Worker) -> Running {
+        Running { server, worker: Some(worker) }
+    }
+
+    /// The server and the worker, for a test that drives them itself.
+    pub fn into_parts(self) -> (Server, Option<Worker>) {
+        (self.server, self.worker)
+    }
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("worker", &self.worker).finish_non_exhaustive()
+    }
+}
+
+impl From<Server> for Running {
+    fn from(server: Server) -> Running {
+        Running { server, worker: None }
+    }
+}
+
+/// Work a service does beside answering requests: a task that watches `stop` and returns when it is
+/// cancelled, having finished or abandoned what it was doing.
+#[derive(Debug)]
+pub struct Worker {
+    pub stop: CancellationToken,
+    pub task: JoinHandle<Result<(), String>>,
+}
+
+impl Worker {
+    /// Asks the worker to stop and waits for it.
+    pub async fn stop(self, timeout: std::time::Duration) {
+        self.stop.cancel();
+        stop_in_time(self.task, timeout).await;
+    }
+}
+
+/// Waits up to `timeout` for a worker that was asked to stop; a late one is aborted.
+async fn stop_in_time(mut task: JoinHandle<Result<(), String>>, timeout: std::time::Duration) {
+    match tokio::time::timeout(timeout, &mut task).await {
+        Ok(Ok(Ok(()))) => tracing::info!("the background worker stopped"),
+        Ok(Ok(Err(error))) => tracing::error!(%error, "the background worker failed while stopping"),
+        Ok(Err(error)) => tracing::error!(%error, "the background worker panicked while stopping"),
+        Err(_) => {
+            tracing::warn!(timeout_secs = timeout.as_secs(), "the background worker did not stop in time: aborted");
+            task.abort();
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::dev::ServerHandle;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use utoipa::openapi::OpenApi as Document;
@@ -21,22 +21,24 @@ pub struct TestServer {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     handle: ServerHandle,
+    worker: Option<crate::Worker>,
 }
 
 impl TestServer {
     /// Runs `run` on a fresh port of 127.0.0.1.
-    pub async fn start<F, Fut, E>(run: F) -> TestServer
+    pub async fn start<F, Fut, R, E>(run: F) -> TestServer
     where
         F: FnOnce(TcpListener) -> Fut,
-        Fut: Future<Output = Result<Server, E>>,
+        Fut: Future<Output = Result<R, E>>,
+        R: Into<crate::Running>,
         E: Debug,
     {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let address = listener.local_addr().expect("a bound address");
-        let server = run(listener).await.expect("the service starts");
+        let (server, worker) = run(listener).await.expect("the service starts").into().into_parts();
         let handle = server.handle();
         tokio::spawn(server);
-        TestServer { address, client: reqwest::Client::new(), handle }
+        TestServer { address, client: reqwest::Client::new(), handle, worker }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -47,7 +49,11 @@ impl TestServer {
         self.client.get(self.url(path)).send().await.expect("the service answers")
     }
 
+    /// Stops the server and, if the service has one, its background worker.
     pub async fn stop(self) {
+        if let Some(worker) = self.worker {
+            worker.stop(Duration::from_secs(10)).await;
+        }
         self.handle.stop(true).await;
     }
 }

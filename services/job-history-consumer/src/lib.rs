@@ -1,22 +1,97 @@
-//! Folds job events from Kafka into the job history in Postgres.
+//! Folds job events from Kafka into the job history in Postgres, as `contracts/job-events.md` says:
+//! [`decode`] reads a message (or refuses it), [`fold`] merges a job's events whatever their order,
+//! [`store`] applies a batch in one transaction, [`worker`] runs the loop around them, [`kafka`]
+//! holds the consumer and the dead-letter producer.
+
+pub mod decode;
+pub mod fold;
+pub mod kafka;
+pub mod metrics;
+pub mod store;
+pub mod worker;
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::dev::Server;
-use service_kit::{Env, ServerSettings, Service, SettingsError};
+use history_store::PoolSize;
+use rdkafka::consumer::Consumer as _;
+use service_kit::{Env, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
+use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
+
+use crate::kafka::Topics;
+use crate::worker::{BatchSettings, Problems};
 
 pub const NAME: &str = "job-history-consumer";
 
-/// Everything the service reads from the environment (variables prefixed `JOB_HISTORY_CONSUMER_`).
-#[derive(Debug, Clone)]
+/// Everything the service reads from the environment:
+/// - `DATABASE_URL` (default: the dev stack's database), `JOB_HISTORY_CONSUMER_DB_POOL_SIZE` (2);
+/// - `KAFKA_BROKERS` (`127.0.0.1:9092`), `JOB_EVENTS_TOPIC` (`job-events`; dead letters go to
+///   `<topic>.dlq`), `JOB_HISTORY_CONSUMER_GROUP` (`job-history-consumer`);
+/// - for topics it creates when missing: `JOB_EVENTS_TOPIC_PARTITIONS` (6), `JOB_EVENTS_TOPIC_REPLICATION` (1);
+/// - `JOB_HISTORY_CONSUMER_BATCH_SIZE` (500 messages), `JOB_HISTORY_CONSUMER_BATCH_WAIT_MS` (50),
+///   `JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS` (5000: the longest pause between retries);
+/// - the server settings of `JOB_HISTORY_CONSUMER_`.
+#[derive(Clone)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub database_url: String,
+    pub pool_size: usize,
+    pub topics: Topics,
+    pub group: String,
+    pub batch: BatchSettings,
 }
 
 impl Settings {
     pub fn from_env(env: &Env) -> Result<Settings, SettingsError> {
-        Ok(Settings { server: ServerSettings::from_env(env, "JOB_HISTORY_CONSUMER", 8087)? })
+        Ok(Settings {
+            server: ServerSettings::from_env(env, "JOB_HISTORY_CONSUMER", 8087)?,
+            database_url: env
+                .get_or("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/job_orchestrator_dev".to_owned())?,
+            pool_size: env.get_or("JOB_HISTORY_CONSUMER_DB_POOL_SIZE", PoolSize(2))?.0,
+            topics: Topics {
+                brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:9092".to_owned())?,
+                events: env.get_or("JOB_EVENTS_TOPIC", "job-events".to_owned())?,
+                partitions: env.get_or::<Positive>("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6))?.0,
+                replication: env.get_or::<Positive>("JOB_EVENTS_TOPIC_REPLICATION", Positive(1))?.0,
+            },
+            group: env.get_or("JOB_HISTORY_CONSUMER_GROUP", NAME.to_owned())?,
+            batch: BatchSettings {
+                size: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_BATCH_SIZE", Positive(500))?.0 as usize,
+                wait: Duration::from_millis(env.get_or("JOB_HISTORY_CONSUMER_BATCH_WAIT_MS", 50)?),
+                max_backoff: Duration::from_millis(
+                    env.get_or::<Positive>("JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS", Positive(5000))?.0 as u64,
+                ),
+            },
+        })
+    }
+}
+
+/// A whole number of 1 or more.
+struct Positive(i32);
+
+impl std::str::FromStr for Positive {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Positive, Self::Err> {
+        match text.parse() {
+            Ok(n) if n > 0 => Ok(Positive(n)),
+            _ => Err("a whole number of 1 or more is expected"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    // The database URL may hold a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("server", &self.server)
+            .field("pool_size", &self.pool_size)
+            .field("topics", &self.topics)
+            .field("group", &self.group)
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
     }
 }
 
@@ -26,10 +101,98 @@ impl AsRef<ServerSettings> for Settings {
     }
 }
 
-/// The service's API, as served at `/openapi.json` and committed as `openapi/job-history-consumer.json`.
+/// The service's API, as served at `/openapi.json` and committed as `openapi/job-history-consumer.json`:
+/// only the operations endpoints; its work is the topic's.
 #[derive(Debug, OpenApi)]
 pub struct ApiDoc;
 
-pub async fn run(settings: Settings, listener: TcpListener) -> std::io::Result<Server> {
-    Service::new(NAME, ApiDoc::openapi()).serve(listener, &settings.server, |_| {})
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] history_store::StoreError),
+    #[error("cannot create the Kafka client: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("cannot serve: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// How long the start waits for a first migration before serving; the worker goes on trying.
+const FIRST_MIGRATION_WAIT: Duration = Duration::from_secs(5);
+
+/// How long the broker may take to answer the readiness check's metadata request.
+const BROKER_CHECK_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Serves the operations endpoints on `listener` and starts the consumer loop.
+pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, StartError> {
+    let problems = Arc::new(Problems::default());
+    problems.set("migrations", "not applied yet".to_owned());
+    match tokio::time::timeout(FIRST_MIGRATION_WAIT, history_store::migrate(&settings.database_url)).await {
+        Ok(Ok(applied)) => {
+            problems.clear("migrations");
+            if !applied.is_empty() {
+                tracing::info!(?applied, "migrations applied");
+            }
+        }
+        Ok(Err(error)) => tracing::warn!(%error, "cannot migrate yet; retrying in the background"),
+        Err(_) => tracing::warn!("cannot migrate yet (no answer); retrying in the background"),
+    }
+
+    let mut service = Service::new(NAME, ApiDoc::openapi());
+    let metrics = metrics::Metrics::register(service.registry());
+    let pool = history_store::pool(&settings.database_url, settings.pool_size)?;
+    let consumer = kafka::consumer(&settings.topics.brokers, &settings.group, metrics.clone())?;
+    let dead_letters = kafka::DeadLetters::new(&settings.topics)?;
+    let service = service.readiness(readiness(&pool, &consumer, &problems, &settings.topics.events));
+
+    let worker = worker::Worker {
+        consumer,
+        dead_letters,
+        pool,
+        database_url: settings.database_url.clone(),
+        topics: settings.topics.clone(),
+        batch: settings.batch,
+        metrics,
+        problems,
+    };
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(worker.run(stop.clone()));
+    let server = service.serve(listener, &settings.server, |_| {})?;
+    Ok(Running::with_worker(server, Worker { stop, task }))
+}
+
+/// `/readyz`: the database answers and takes the batches, the migrations are applied, the broker
+/// answers and the consumer's last dealings with it went through.
+fn readiness(
+    pool: &history_store::DbPool,
+    consumer: &Arc<kafka::EventConsumer>,
+    problems: &Arc<Problems>,
+    topic: &str,
+) -> Readiness {
+    let (pool, consumer, topic) = (pool.clone(), consumer.clone(), topic.to_owned());
+    let (database, broker, migrations) = (problems.clone(), problems.clone(), problems.clone());
+    Readiness::default()
+        .with_check("database", move || {
+            let (pool, problems) = (pool.clone(), database.clone());
+            async move {
+                history_store::ping(pool).await?;
+                problems.check("database")
+            }
+        })
+        .with_check("migrations", move || {
+            let problems = migrations.clone();
+            async move { problems.check("migrations") }
+        })
+        .with_check("broker", move || {
+            let (consumer, problems, topic) = (consumer.clone(), broker.clone(), topic.clone());
+            async move {
+                // A metadata request blocks its thread until the broker answers.
+                tokio::task::spawn_blocking(move || {
+                    consumer.fetch_metadata(Some(&topic), BROKER_CHECK_TIMEOUT).map(drop).map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| e.to_string())??;
+                problems.check("broker")?;
+                problems.check("dead-letter topic")
+            }
+        })
 }

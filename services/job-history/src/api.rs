@@ -148,7 +148,7 @@ pub async fn get_job(
         return Err(not_found(&job_id, locale));
     }
     let mut connection = pool.get().await.map_err(|e| ApiError::unavailable(&e, locale))?;
-    match search::find(&mut connection, &job_id, with_parameters).await.map_err(|e| ApiError::query(&e, locale))? {
+    match history_store::read::find(&mut connection, &job_id, with_parameters).await.map_err(|e| ApiError::query(&e, locale))? {
         Some(job) => Ok(HttpResponse::Ok().json(job)),
         None => Err(not_found(&job_id, locale)),
     }
@@ -176,7 +176,7 @@ pub async fn delete_job(
         return Err(not_found(&job_id, locale));
     }
     let mut connection = pool.get().await.map_err(|e| ApiError::unavailable(&e, locale))?;
-    if search::soft_delete(&mut connection, &job_id).await.map_err(|e| ApiError::query(&e, locale))? {
+    if history_store::deletion::soft_delete(&mut connection, &job_id).await.map_err(|e| ApiError::query(&e, locale))? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(not_found(&job_id, locale))

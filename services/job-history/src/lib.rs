@@ -10,7 +10,7 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::web;
-use diesel_async::RunQueryDsl;
+use history_store::PoolSize;
 use service_kit::{Env, Readiness, ServerSettings, Service, SettingsError};
 use utoipa::OpenApi;
 
@@ -31,22 +31,8 @@ impl Settings {
             server: ServerSettings::from_env(env, "JOB_HISTORY", 8086)?,
             database_url: env
                 .get_or("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/job_orchestrator_dev".to_owned())?,
-            pool_size: env.get_or::<PoolSize>("JOB_HISTORY_DB_POOL_SIZE", PoolSize(16))?.0,
+            pool_size: env.get_or("JOB_HISTORY_DB_POOL_SIZE", PoolSize(16))?.0,
         })
-    }
-}
-
-/// A pool size: 1 or more (an empty pool would make every request wait).
-struct PoolSize(usize);
-
-impl std::str::FromStr for PoolSize {
-    type Err = &'static str;
-
-    fn from_str(text: &str) -> Result<PoolSize, Self::Err> {
-        match text.parse() {
-            Ok(size) if size > 0 => Ok(PoolSize(size)),
-            _ => Err("the pool size is a whole number of 1 or more"),
-        }
     }
 }
 
@@ -91,18 +77,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
     }
     let pool = history_store::pool(&settings.database_url, settings.pool_size)?;
     let checked = pool.clone();
-    let readiness = Readiness::default().with_check("database", move || {
-        let pool = checked.clone();
-        async move {
-            // The reason goes to the log; the answer says no more than "unavailable".
-            let unavailable = |error: &dyn std::fmt::Display| {
-                tracing::warn!(%error, "readiness: the database does not answer");
-                "unavailable".to_owned()
-            };
-            let mut connection = pool.get().await.map_err(|e| unavailable(&e))?;
-            diesel::sql_query("SELECT 1").execute(&mut connection).await.map(drop).map_err(|e| unavailable(&e))
-        }
-    });
+    let readiness = Readiness::default().with_check("database", move || history_store::ping(checked.clone()));
     let server = Service::new(NAME, ApiDoc::openapi()).readiness(readiness).serve(
         listener,
         &settings.server,

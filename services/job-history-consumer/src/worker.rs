@@ -1,0 +1,263 @@
+//! The consumer's loop: take a batch of messages, send the bad ones to the dead-letter topic, fold
+//! the good ones into Postgres in one transaction, then commit the batch's offsets (rule 8). A
+//! failure of the broker or the database is retried with a capped backoff, committing nothing, with
+//! `/readyz` saying so; a stop request is honoured between attempts.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::event::JobEvent;
+use history_store::DbPool;
+use rdkafka::consumer::{CommitMode, Consumer as _};
+use rdkafka::message::OwnedMessage;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::decode::{Rejection, decode};
+use crate::kafka::{self, DeadLetters, EventConsumer};
+use crate::metrics::{KindLabel, Metrics};
+use crate::store;
+
+/// How batches are made and failures retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// At most this many messages per batch.
+    pub size: usize,
+    /// How long a batch waits for more messages once it has one.
+    pub wait: Duration,
+    /// The longest pause between two attempts (the first is 100 ms, then doubled).
+    pub max_backoff: Duration,
+}
+
+/// An attempt at the database longer than this is given up and retried.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What is failing now, by dependency (`database`, `broker`, `dead-letter topic`, `migrations`), as
+/// `/readyz` reports it.
+#[derive(Debug, Default)]
+pub struct Problems(Mutex<BTreeMap<&'static str, String>>);
+
+impl Problems {
+    pub fn set(&self, dependency: &'static str, reason: String) {
+        if let Ok(mut problems) = self.0.lock() {
+            problems.insert(dependency, reason);
+        }
+    }
+
+    pub fn clear(&self, dependency: &str) {
+        if let Ok(mut problems) = self.0.lock() {
+            problems.remove(dependency);
+        }
+    }
+
+    pub fn check(&self, dependency: &str) -> Result<(), String> {
+        match self.0.lock().map(|problems| problems.get(dependency).cloned()) {
+            Ok(None) => Ok(()),
+            Ok(Some(reason)) => Err(reason),
+            Err(_) => Err("unknown".to_owned()),
+        }
+    }
+}
+
+/// Everything the loop works with.
+pub struct Worker {
+    pub consumer: Arc<EventConsumer>,
+    pub dead_letters: DeadLetters,
+    pub pool: DbPool,
+    pub database_url: String,
+    pub topics: kafka::Topics,
+    pub batch: BatchSettings,
+    pub metrics: Metrics,
+    pub problems: Arc<Problems>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("topics", &self.topics).field("batch", &self.batch).finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// Runs until `stop` is cancelled; a batch being applied is finished first, one waiting for a
+    /// retry is abandoned (its offsets are not committed, so it is delivered again).
+    pub async fn run(self, stop: CancellationToken) -> Result<(), String> {
+        let url = self.database_url.clone();
+        if self.retry(&stop, "migrations", || history_store::migrate(&url)).await.is_none() {
+            return Ok(());
+        }
+        if self.retry(&stop, "broker", || self.topics.ensure()).await.is_none() {
+            return Ok(());
+        }
+        self.consumer.subscribe(&[&self.topics.events]).map_err(|error| format!("cannot subscribe: {error}"))?;
+        tracing::info!(topic = self.topics.events, "consuming");
+        while let Some(batch) = self.next_batch(&stop).await {
+            if !self.process(&batch, &stop).await {
+                break;
+            }
+        }
+        self.leave().await;
+        Ok(())
+    }
+
+    /// The messages available now, up to the batch size, waiting at most the batch wait once the
+    /// first has come; `None` when asked to stop.
+    async fn next_batch(&self, stop: &CancellationToken) -> Option<Vec<OwnedMessage>> {
+        let first = loop {
+            let received = tokio::select! {
+                _ = stop.cancelled() => return None,
+                received = self.consumer.recv() => received,
+            };
+            match received {
+                Ok(message) => break message.detach(),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot receive from the broker; retrying");
+                    self.problems.set("broker", error.to_string());
+                    self.metrics.retried("broker");
+                    tokio::select! {
+                        _ = stop.cancelled() => return None,
+                        _ = tokio::time::sleep(self.batch.max_backoff) => {}
+                    }
+                }
+            }
+        };
+        self.problems.clear("broker");
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + self.batch.wait;
+        while batch.len() < self.batch.size {
+            match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+                Ok(Ok(message)) => batch.push(message.detach()),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot receive from the broker");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        Some(batch)
+    }
+
+    /// Dead-letters, applies and commits one batch; `false` if it was abandoned to stop.
+    async fn process(&self, batch: &[OwnedMessage], stop: &CancellationToken) -> bool {
+        self.metrics.batch_size.observe(batch.len() as f64);
+        let mut events: Vec<JobEvent> = Vec::with_capacity(batch.len());
+        let mut rejected: Vec<(&OwnedMessage, Rejection)> = Vec::new();
+        for message in batch {
+            match decode(message.payload()) {
+                Ok(event) => events.push(event),
+                Err(rejection) => rejected.push((message, rejection)),
+            }
+        }
+
+        if !rejected.is_empty() {
+            let sent = self
+                .retry(stop, "dead-letter topic", || async {
+                    for (message, rejection) in &rejected {
+                        self.dead_letters.send(message, rejection).await?;
+                    }
+                    Ok::<_, rdkafka::error::KafkaError>(())
+                })
+                .await;
+            if sent.is_none() {
+                return false;
+            }
+            for (message, rejection) in &rejected {
+                tracing::warn!(
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    error = rejection.kind,
+                    reason = rejection.reason,
+                    "message sent to the dead-letter topic"
+                );
+                self.metrics.dead_lettered.get_or_create(&KindLabel { kind: rejection.kind.to_owned() }).inc();
+            }
+        }
+
+        if !events.is_empty() {
+            let started = Instant::now();
+            let applied = self
+                .retry(stop, "database", || async {
+                    let mut connection = self.pool.get().await.map_err(|error| error.to_string())?;
+                    match tokio::time::timeout(ATTEMPT_TIMEOUT, store::apply(&mut connection, &events)).await {
+                        Ok(applied) => applied.map_err(|error| error.to_string()),
+                        Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
+                    }
+                })
+                .await;
+            let Some(applied) = applied else { return false };
+            self.metrics.apply_seconds.observe(started.elapsed().as_secs_f64());
+            self.metrics.applied.inc_by(events.len() as u64);
+            tracing::debug!(events = events.len(), jobs = applied.jobs, statuses = applied.statuses, "batch applied");
+        }
+        self.commit(batch).await;
+        true
+    }
+
+    /// Commits, for each partition of the batch, the offset after its last message. A failed commit
+    /// loses nothing: those messages are delivered again, and applying them again changes nothing.
+    async fn commit(&self, batch: &[OwnedMessage]) {
+        let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+        for message in batch {
+            let offset = next.entry((message.topic(), message.partition())).or_default();
+            *offset = (*offset).max(message.offset() + 1);
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            if let Err(error) = offsets.add_partition_offset(topic, partition, Offset::Offset(offset)) {
+                tracing::warn!(%error, topic, partition, "cannot name an offset to commit");
+            }
+        }
+        // A synchronous commit blocks its thread until the broker answers.
+        let consumer = self.consumer.clone();
+        match tokio::task::spawn_blocking(move || consumer.commit(&offsets, CommitMode::Sync)).await {
+            Ok(Ok(())) => self.consumer.context().clear_broker_error(),
+            Ok(Err(error)) => tracing::warn!(%error, "offsets not committed; the batch will be delivered again"),
+            Err(error) => tracing::warn!(%error, "the commit task failed; the batch will be delivered again"),
+        }
+    }
+
+    /// Tries `attempt` until it succeeds (its value) or `stop` is cancelled between two attempts
+    /// (`None`). While it fails, `/readyz` reports the dependency with the latest error.
+    async fn retry<T, E, F, Fut>(&self, stop: &CancellationToken, dependency: &'static str, mut attempt: F) -> Option<T>
+    where
+        E: Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut backoff = Duration::from_millis(100).min(self.batch.max_backoff);
+        loop {
+            match attempt().await {
+                Ok(value) => {
+                    self.problems.clear(dependency);
+                    return Some(value);
+                }
+                Err(error) => {
+                    tracing::warn!(dependency, %error, retry_in_ms = backoff.as_millis() as u64, "failed; retrying");
+                    self.problems.set(dependency, error.to_string());
+                    self.metrics.retried(dependency);
+                }
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return None,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(self.batch.max_backoff);
+        }
+    }
+
+    /// Leaves the group before the consumer is dropped, so that its partitions go to the other
+    /// members at once (and librdkafka's close does not wait on a rebalance).
+    async fn leave(&self) {
+        self.consumer.unsubscribe();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while self.consumer.assignment().map(|a| a.count() > 0).unwrap_or(false) {
+            if tokio::time::timeout_at(deadline, self.consumer.recv()).await.is_err() {
+                break;
+            }
+        }
+        tracing::info!("left the consumer group");
+    }
+}

@@ -1,0 +1,171 @@
+//! A consumer's surroundings for one test: its own database, topic and group on the test stack's
+//! Postgres and broker, and ways to publish, wait and look.
+
+use std::future::Future;
+use std::time::Duration;
+
+use common::event::JobEvent;
+use common::job::Job;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use history_store::schema::{job_status_history, jobs};
+use history_store::testing::TestDatabase;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+pub fn brokers() -> String {
+    std::env::var("KAFKA_BROKERS").expect("KAFKA_BROKERS: run the tests through tests/run.sh, which starts the broker")
+}
+
+fn config() -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers());
+    config
+}
+
+#[derive(Debug)]
+pub struct Stack {
+    pub database: TestDatabase,
+    pub topic: String,
+    pub group: String,
+    pub partitions: i32,
+}
+
+impl Stack {
+    /// A database, and a topic of `partitions` partitions with its dead-letter topic.
+    pub async fn new(partitions: i32) -> Stack {
+        let database = TestDatabase::create().await;
+        let topic = format!("job-events-{}", uuid::Uuid::new_v4().simple());
+        let admin: AdminClient<DefaultClientContext> = config().create().unwrap();
+        let dead_letters = format!("{topic}.dlq");
+        let topics = [&topic, &dead_letters].map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)));
+        for result in admin.create_topics(&topics, &AdminOptions::new()).await.unwrap() {
+            result.unwrap();
+        }
+        Stack { database, group: format!("{topic}-group"), topic, partitions }
+    }
+
+    /// The consumer's settings for this stack: small batches and short pauses, so that a test
+    /// sees several of each.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("DATABASE_URL", self.database.url.as_str()),
+            ("KAFKA_BROKERS", &brokers()),
+            ("JOB_EVENTS_TOPIC", &self.topic),
+            ("JOB_HISTORY_CONSUMER_GROUP", &self.group),
+            ("JOB_HISTORY_CONSUMER_BATCH_SIZE", "200"),
+            ("JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS", "500"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    /// Publishes events keyed by job, as producers do.
+    pub async fn publish(&self, events: &[JobEvent]) {
+        let messages: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+            events.iter().map(|e| (e.job_id.clone().into_bytes(), Some(e.to_json().unwrap()))).collect();
+        self.publish_raw(&messages).await;
+    }
+
+    /// Publishes any key and value (a missing value is a message without one).
+    pub async fn publish_raw(&self, messages: &[(Vec<u8>, Option<Vec<u8>>)]) {
+        let producer: FutureProducer = config().set("enable.idempotence", "true").create().unwrap();
+        let mut deliveries = Vec::new();
+        for (key, value) in messages {
+            let mut record = FutureRecord::<[u8], [u8]>::to(&self.topic)
+                .key(key)
+                .headers(OwnedHeaders::new().insert(rdkafka::message::Header { key: "source", value: Some("test") }));
+            if let Some(value) = value {
+                record = record.payload(value);
+            }
+            deliveries.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+        }
+        for delivery in deliveries {
+            delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+        }
+    }
+
+    /// The group's committed offsets summed over the topic's partitions, asked from outside the group.
+    pub async fn committed(&self) -> i64 {
+        let outsider: StreamConsumer = config().set("group.id", &self.group).create().unwrap();
+        let mut partitions = TopicPartitionList::new();
+        partitions.add_partition_range(&self.topic, 0, self.partitions - 1);
+        let committed = tokio::task::spawn_blocking(move || {
+            outsider.committed_offsets(partitions, Duration::from_secs(10)).unwrap()
+        })
+        .await
+        .unwrap();
+        committed.elements().iter().map(|e| if let Offset::Offset(o) = e.offset() { o } else { 0 }).sum()
+    }
+
+    /// Waits until the group has `count` members with their partitions assigned.
+    pub async fn wait_for_members(&self, count: usize) {
+        let client: StreamConsumer = config().create().unwrap();
+        let client = std::sync::Arc::new(client);
+        wait_for(&format!("{count} members in the group, stable"), Duration::from_secs(60), || {
+            let (client, group) = (client.clone(), self.group.clone());
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let groups = client.fetch_group_list(Some(&group), Duration::from_secs(5)).unwrap();
+                    groups.groups().iter().any(|g| g.state() == "Stable" && g.members().len() == count)
+                })
+                .await
+                .unwrap()
+            }
+        })
+        .await;
+    }
+
+    pub async fn statuses(&self) -> i64 {
+        let mut connection = self.database.connect().await;
+        job_status_history::table.count().get_result(&mut connection).await.unwrap()
+    }
+
+    /// Every job of the history, whole, with database-made ids taken out so that two databases compare.
+    pub async fn history(&self) -> Vec<Job> {
+        history_of(&self.database).await
+    }
+}
+
+pub async fn history_of(database: &TestDatabase) -> Vec<Job> {
+    let mut connection = database.connect().await;
+    let rows = jobs::table
+        .order(jobs::job_id)
+        .select(history_store::rows::JobRow::as_select())
+        .load(&mut connection)
+        .await
+        .unwrap();
+    let mut jobs = history_store::read::assemble(&mut connection, rows, true).await.unwrap();
+    for job in &mut jobs {
+        for parameter in job.algorithms.iter_mut().flat_map(|a| a.parameters.iter_mut().flatten()) {
+            parameter.id = None;
+        }
+    }
+    jobs
+}
+
+/// The history that applying `events` in one go, in order, gives: what any delivery must end in.
+pub async fn expected_history(events: &[JobEvent]) -> Vec<Job> {
+    let database = TestDatabase::create().await;
+    let mut connection = database.connect().await;
+    job_history_consumer::store::apply(&mut connection, events).await.unwrap();
+    history_of(&database).await
+}
+
+/// Waits up to `timeout` for `condition`, checking every 100 ms.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

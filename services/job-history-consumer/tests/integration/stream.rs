@@ -1,0 +1,195 @@
+//! The consumer as a process, fed through the broker: bad messages, a crash, a database outage and
+//! a group of two.
+
+use std::time::Duration;
+
+use common::event::JobEvent;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use service_kit::testing::ServiceProcess;
+
+use crate::events::run;
+use crate::proxy::Proxy;
+use crate::stack::{Stack, brokers, expected_history, wait_for};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_job-history-consumer");
+
+async fn start(env: &[(String, String)]) -> ServiceProcess {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    ServiceProcess::start(BINARY, "JOB_HISTORY_CONSUMER_LISTEN", &env).await
+}
+
+async fn get(process: &ServiceProcess, path: &str) -> (u16, String) {
+    let response = reqwest::get(format!("http://{}{path}", process.address)).await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn runs(range: std::ops::Range<usize>) -> Vec<JobEvent> {
+    range.flat_map(run).collect()
+}
+
+/// Waits until the history holds `statuses` status entries and the group committed `offsets`.
+async fn wait_for_progress(stack: &Stack, statuses: i64, offsets: i64, timeout: Duration) {
+    wait_for(&format!("{statuses} statuses and {offsets} offsets committed"), timeout, || async {
+        stack.statuses().await == statuses && stack.committed().await == offsets
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_messages_go_unchanged_to_the_dead_letter_topic_and_every_good_event_is_applied() {
+    let stack = Stack::new(3).await;
+    let good = runs(0..40);
+    let bad: Vec<(&str, Option<Vec<u8>>)> = vec![
+        ("not-utf8", Some(b"\xff\xfe\x00garbage".to_vec())),
+        ("not-json", Some(b"{\"schemaVersion\": 1, \"eventId\":".to_vec())),
+        ("schema", Some(br#"{"schemaVersion":1,"eventId":"x","jobId":"run-00001","occurredAt":"yesterday"}"#.to_vec())),
+        (
+            "unsupported-schema-version",
+            Some(br#"{"schemaVersion":2,"eventId":"x","jobId":"run-00002","occurredAt":"2026-01-01T00:00:00Z"}"#.to_vec()),
+        ),
+        (
+            "not-storable",
+            Some(br#"{"schemaVersion":1,"eventId":"x","jobId":"run-00003","occurredAt":"2026-01-01T00:00:00Z","job":{"flowName":"a\u0000"}}"#.to_vec()),
+        ),
+        ("no-value", None),
+    ];
+    // Good and bad interleaved, on every partition.
+    let mut messages: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    let mut good_events = good.iter();
+    for (n, (kind, value)) in bad.iter().enumerate() {
+        messages
+            .extend(good_events.by_ref().take(30).map(|e| (e.job_id.clone().into_bytes(), Some(e.to_json().unwrap()))));
+        messages.push((format!("{kind}-{n}").into_bytes(), value.clone()));
+    }
+    messages.extend(good_events.map(|e| (e.job_id.clone().into_bytes(), Some(e.to_json().unwrap()))));
+    stack.publish_raw(&messages).await;
+
+    let env = stack.env();
+    let consumer = start(&env).await;
+    wait_for_progress(&stack, 160, messages.len() as i64, Duration::from_secs(60)).await;
+    assert_eq!(stack.history().await, expected_history(&good).await, "every good event applied");
+
+    // Every bad message is in the dead-letter topic, unchanged, with why and whence.
+    let reader: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", format!("{}-reader", stack.group))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    reader.subscribe(&[&format!("{}.dlq", stack.topic)]).unwrap();
+    for _ in 0..bad.len() {
+        let letter = tokio::time::timeout(Duration::from_secs(30), reader.recv()).await.unwrap().unwrap();
+        let key = String::from_utf8(letter.key().unwrap().to_vec()).unwrap();
+        let (kind, value) = &bad[key.rsplit_once('-').unwrap().1.parse::<usize>().unwrap()];
+        assert_eq!(letter.payload().map(<[u8]>::to_vec), *value, "{key}: the value unchanged");
+        let headers: std::collections::BTreeMap<String, String> = letter
+            .headers()
+            .unwrap()
+            .iter()
+            .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+            .collect();
+        assert_eq!(headers["dlq.error"], *kind, "{key}: {headers:?}");
+        assert!(!headers["dlq.reason"].is_empty(), "{key}: {headers:?}");
+        assert_eq!(headers["dlq.original.topic"], stack.topic);
+        assert!(headers["dlq.original.partition"].parse::<i32>().unwrap() < stack.partitions);
+        assert!(headers["dlq.original.offset"].parse::<i64>().is_ok());
+        assert_eq!(headers["source"], "test", "{key}: the original headers are kept");
+    }
+    drop(reader);
+
+    let (_, metrics) = get(&consumer, "/metrics").await;
+    assert!(metrics.contains(r#"job_history_consumer_events_dead_lettered_total{kind="not-json"} 1"#), "{metrics}");
+    assert!(metrics.contains("job_history_consumer_events_applied_total 200"), "{metrics}");
+    let (status, _) = get(&consumer, "/readyz").await;
+    assert_eq!(status, 200);
+    let (exit, took) = consumer.signal_and_wait("TERM").await;
+    assert!(exit.success() && took < Duration::from_secs(5), "SIGTERM: {exit} after {took:?}");
+}
+
+#[tokio::test]
+async fn a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice() {
+    let stack = Stack::new(3).await;
+    let events = runs(0..1500);
+    stack.publish(&events).await;
+    let env = stack.env();
+
+    let first = start(&env).await;
+    wait_for("a part of the stream applied", Duration::from_secs(60), || async { stack.statuses().await >= 600 }).await;
+    let (exit, _) = first.signal_and_wait("KILL").await;
+    assert!(!exit.success());
+    let at_kill = stack.statuses().await;
+    assert!(at_kill < 6000, "killed mid-stream: {at_kill} of 6000 statuses applied");
+    assert!(stack.committed().await <= events.len() as i64);
+
+    let second = start(&env).await;
+    wait_for_progress(&stack, 6000, events.len() as i64, Duration::from_secs(120)).await;
+    assert_eq!(stack.history().await, expected_history(&events).await);
+    second.signal_and_wait("TERM").await;
+}
+
+#[tokio::test]
+async fn a_database_outage_commits_nothing_and_the_history_completes_once_it_is_back() {
+    let stack = Stack::new(2).await;
+    let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let mut env = stack.env();
+    for (name, value) in &mut env {
+        if name == "DATABASE_URL" {
+            *value = value.replace("127.0.0.1:5432", &proxy.address.to_string());
+        }
+    }
+    let consumer = start(&env).await;
+    let (before, after) = (runs(0..100), runs(100..200));
+    stack.publish(&before).await;
+    wait_for_progress(&stack, 400, 500, Duration::from_secs(60)).await;
+
+    proxy.cut().await;
+    stack.publish(&after).await;
+    wait_for("readiness to report the database", Duration::from_secs(20), || async {
+        let (status, body) = get(&consumer, "/readyz").await;
+        status == 503 && body.contains("\"database\"") && !body.contains("\"database\":\"ok\"")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(stack.statuses().await, 400, "nothing applied while the database is away");
+    assert_eq!(stack.committed().await, 500, "nothing committed past the failure");
+
+    proxy.restore();
+    wait_for_progress(&stack, 800, 1000, Duration::from_secs(60)).await;
+    assert_eq!(stack.history().await, expected_history(&[before, after].concat()).await);
+    wait_for("readiness back", Duration::from_secs(20), || async { get(&consumer, "/readyz").await.0 == 200 }).await;
+    let (_, metrics) = get(&consumer, "/metrics").await;
+    assert!(metrics.contains(r#"job_history_consumer_retries_total{dependency="database"}"#), "{metrics}");
+    consumer.signal_and_wait("TERM").await;
+}
+
+#[tokio::test]
+async fn two_consumers_share_the_work_and_the_survivor_finishes_when_one_is_killed() {
+    let stack = Stack::new(4).await;
+    let env = stack.env();
+    let (first, second) = (start(&env).await, start(&env).await);
+    stack.wait_for_members(2).await;
+    let events = runs(0..1200);
+    stack.publish(&events).await;
+
+    let applied = |process: &ServiceProcess| {
+        let address = process.address;
+        async move {
+            let metrics = reqwest::get(format!("http://{address}/metrics")).await.unwrap().text().await.unwrap();
+            metrics
+                .lines()
+                .find_map(|line| line.strip_prefix("job_history_consumer_events_applied_total "))
+                .map_or(0, |n| n.parse::<u64>().unwrap())
+        }
+    };
+    wait_for("both members to apply events", Duration::from_secs(60), || async {
+        applied(&first).await > 0 && applied(&second).await > 0
+    })
+    .await;
+    let (exit, _) = first.signal_and_wait("KILL").await;
+    assert!(!exit.success());
+
+    wait_for_progress(&stack, 4800, events.len() as i64, Duration::from_secs(120)).await;
+    assert_eq!(stack.history().await, expected_history(&events).await);
+    second.signal_and_wait("TERM").await;
+}
