@@ -98,7 +98,11 @@ impl Service {
 
 /// A service's whole `main`: read the settings (a bad one stops the start with one line naming the
 /// variable, exit code 2), set up logs, bind, run until SIGTERM or SIGINT.
-pub fn main<S, F, Fut, R, E>(name: &'static str, load: impl FnOnce(&Env) -> Result<S, SettingsError>, run: F) -> ExitCode
+pub fn main<S, F, Fut, R, E>(
+    name: &'static str,
+    load: impl FnOnce(&Env) -> Result<S, SettingsError>,
+    run: F,
+) -> ExitCode
 where
     S: AsRef<ServerSettings>,
     F: FnOnce(S, TcpListener) -> Fut,
@@ -149,15 +153,21 @@ where
         let handle = server.handle();
         let mut serving = tokio::spawn(server);
         let (stop_worker, mut working) = match worker {
-            Some(Worker { stop, task }) => (stop, task),
-            None => (CancellationToken::new(), tokio::spawn(std::future::pending())),
+            Some(Worker { stop, task }) => (Some(stop), Some(task)),
+            None => (None, None),
+        };
+        let worker_ended = async {
+            match working.as_mut() {
+                Some(task) => task.await,
+                None => std::future::pending().await,
+            }
         };
         tracing::info!(service = name, %address, "listening on http://{address}");
         let finished = tokio::select! {
             _ = terminate.recv() => None,
             _ = interrupt.recv() => None,
             finished = &mut serving => Some(finished),
-            ended = &mut working => {
+            ended = worker_ended => {
                 match ended {
                     Ok(Ok(())) => tracing::error!(service = name, "the background worker ended by itself"),
                     Ok(Err(error)) => tracing::error!(service = name, %error, "the background worker failed"),
@@ -171,8 +181,13 @@ where
             Some(finished) => finished,
             None => {
                 tracing::info!(service = name, "stopping: finishing the requests in flight");
-                stop_worker.cancel();
-                let (_, finished) = tokio::join!(stop_in_time(working, shutdown_timeout), async {
+                let stopping_worker = async {
+                    if let (Some(stop), Some(task)) = (stop_worker, working) {
+                        stop.cancel();
+                        stop_in_time(task, shutdown_timeout).await;
+                    }
+                };
+                let (_, finished) = tokio::join!(stopping_worker, async {
                     handle.stop(true).await;
                     serving.await
                 });

@@ -134,6 +134,7 @@ impl ServiceProcess {
             .spawn()
             .expect("the binary starts");
         let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let binary_name = Path::new(binary).file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let address = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.expect("readable stdout") {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
@@ -145,8 +146,15 @@ impl ServiceProcess {
         })
         .await
         .expect("the service listens within 30 s");
-        // Keep draining its output so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining its output so that it never blocks on a full pipe; SHOW_SERVICE_LOGS=1 shows it.
+        let show = std::env::var_os("SHOW_SERVICE_LOGS").is_some();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if show {
+                    eprintln!("[{binary_name}] {line}");
+                }
+            }
+        });
         ServiceProcess { child, address }
     }
 

@@ -71,10 +71,11 @@ impl ClientContext for Context {
 
 impl ConsumerContext for Context {}
 
-/// The client settings every connection shares.
+/// The client settings every connection shares. librdkafka's warnings and errors go to our logs
+/// (its default level follows the `log` crate's, which nothing here sets up).
 pub fn client_config(brokers: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", brokers);
+    config.set("bootstrap.servers", brokers).set_log_level(RDKafkaLogLevel::Warning);
     config
 }
 
@@ -114,9 +115,15 @@ impl Topics {
 
 /// A consumer of the group that stores no offset by itself: the worker commits them explicitly,
 /// after the transaction that holds their events (rule 8).
-pub fn consumer(brokers: &str, group: &str, metrics: Metrics) -> KafkaResult<Arc<EventConsumer>> {
+pub fn consumer(
+    brokers: &str,
+    group: &str,
+    session_timeout_ms: i32,
+    metrics: Metrics,
+) -> KafkaResult<Arc<EventConsumer>> {
     let consumer: EventConsumer = client_config(brokers)
         .set("group.id", group)
+        .set("session.timeout.ms", session_timeout_ms.to_string())
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")

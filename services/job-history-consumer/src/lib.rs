@@ -28,7 +28,9 @@ pub const NAME: &str = "job-history-consumer";
 /// Everything the service reads from the environment:
 /// - `DATABASE_URL` (default: the dev stack's database), `JOB_HISTORY_CONSUMER_DB_POOL_SIZE` (2);
 /// - `KAFKA_BROKERS` (`127.0.0.1:9092`), `JOB_EVENTS_TOPIC` (`job-events`; dead letters go to
-///   `<topic>.dlq`), `JOB_HISTORY_CONSUMER_GROUP` (`job-history-consumer`);
+///   `<topic>.dlq`), `JOB_HISTORY_CONSUMER_GROUP` (`job-history-consumer`),
+///   `JOB_HISTORY_CONSUMER_SESSION_TIMEOUT_MS` (45000: how long the group waits for a member that
+///   stopped answering before giving its partitions to the others);
 /// - for topics it creates when missing: `JOB_EVENTS_TOPIC_PARTITIONS` (6), `JOB_EVENTS_TOPIC_REPLICATION` (1);
 /// - `JOB_HISTORY_CONSUMER_BATCH_SIZE` (500 messages), `JOB_HISTORY_CONSUMER_BATCH_WAIT_MS` (50),
 ///   `JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS` (5000: the longest pause between retries);
@@ -40,6 +42,7 @@ pub struct Settings {
     pub pool_size: usize,
     pub topics: Topics,
     pub group: String,
+    pub session_timeout_ms: i32,
     pub batch: BatchSettings,
 }
 
@@ -57,6 +60,7 @@ impl Settings {
                 replication: env.get_or::<Positive>("JOB_EVENTS_TOPIC_REPLICATION", Positive(1))?.0,
             },
             group: env.get_or("JOB_HISTORY_CONSUMER_GROUP", NAME.to_owned())?,
+            session_timeout_ms: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_SESSION_TIMEOUT_MS", Positive(45_000))?.0,
             batch: BatchSettings {
                 size: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_BATCH_SIZE", Positive(500))?.0 as usize,
                 wait: Duration::from_millis(env.get_or("JOB_HISTORY_CONSUMER_BATCH_WAIT_MS", 50)?),
@@ -140,7 +144,8 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
     let mut service = Service::new(NAME, ApiDoc::openapi());
     let metrics = metrics::Metrics::register(service.registry());
     let pool = history_store::pool(&settings.database_url, settings.pool_size)?;
-    let consumer = kafka::consumer(&settings.topics.brokers, &settings.group, metrics.clone())?;
+    let consumer =
+        kafka::consumer(&settings.topics.brokers, &settings.group, settings.session_timeout_ms, metrics.clone())?;
     let dead_letters = kafka::DeadLetters::new(&settings.topics)?;
     let service = service.readiness(readiness(&pool, &consumer, &problems, &settings.topics.events));
 

@@ -148,7 +148,10 @@ pub async fn get_job(
         return Err(not_found(&job_id, locale));
     }
     let mut connection = pool.get().await.map_err(|e| ApiError::unavailable(&e, locale))?;
-    match history_store::read::find(&mut connection, &job_id, with_parameters).await.map_err(|e| ApiError::query(&e, locale))? {
+    match history_store::read::find(&mut connection, &job_id, with_parameters)
+        .await
+        .map_err(|e| ApiError::query(&e, locale))?
+    {
         Some(job) => Ok(HttpResponse::Ok().json(job)),
         None => Err(not_found(&job_id, locale)),
     }

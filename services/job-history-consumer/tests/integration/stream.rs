@@ -30,10 +30,20 @@ fn runs(range: std::ops::Range<usize>) -> Vec<JobEvent> {
 
 /// Waits until the history holds `statuses` status entries and the group committed `offsets`.
 async fn wait_for_progress(stack: &Stack, statuses: i64, offsets: i64, timeout: Duration) {
-    wait_for(&format!("{statuses} statuses and {offsets} offsets committed"), timeout, || async {
-        stack.statuses().await == statuses && stack.committed().await == offsets
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let seen = (stack.statuses().await, stack.committed().await);
+        if seen == (statuses, offsets) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "after {timeout:?}: {} statuses and {} offsets committed; expected {statuses} and {offsets}",
+            seen.0,
+            seen.1
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test]
@@ -168,10 +178,6 @@ async fn two_consumers_share_the_work_and_the_survivor_finishes_when_one_is_kill
     let stack = Stack::new(4).await;
     let env = stack.env();
     let (first, second) = (start(&env).await, start(&env).await);
-    stack.wait_for_members(2).await;
-    let events = runs(0..1200);
-    stack.publish(&events).await;
-
     let applied = |process: &ServiceProcess| {
         let address = process.address;
         async move {
@@ -182,10 +188,18 @@ async fn two_consumers_share_the_work_and_the_survivor_finishes_when_one_is_kill
                 .map_or(0, |n| n.parse::<u64>().unwrap())
         }
     };
-    wait_for("both members to apply events", Duration::from_secs(60), || async {
-        applied(&first).await > 0 && applied(&second).await > 0
-    })
-    .await;
+    // Publish in slices until both members have applied some: the group shares the partitions
+    // once both have joined, whenever that is.
+    let events = runs(0..1200);
+    let mut published = 0;
+    while published < events.len() && (applied(&first).await == 0 || applied(&second).await == 0) {
+        let slice = &events[published..(published + 250).min(events.len())];
+        stack.publish(slice).await;
+        published += slice.len();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(applied(&first).await > 0 && applied(&second).await > 0, "both members applied events");
+    stack.publish(&events[published..]).await;
     let (exit, _) = first.signal_and_wait("KILL").await;
     assert!(!exit.success());
 

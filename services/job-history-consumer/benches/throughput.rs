@@ -1,0 +1,201 @@
+//! Sustained throughput of the consumer against the physical limit: publishes 200,000 events (about
+//! 44,000 jobs of 3 to 6 events, with algorithms and parameters), runs the consumer binary on them
+//! and prints its events per second from its first commit to its last, and its peak memory; then
+//! loads the same final rows into the same (indexed) tables of a fresh database with a plain
+//! `COPY`, and prints that time too.
+//!
+//! `KAFKA_BROKERS=... cargo bench -p job-history-consumer --bench throughput` (tests/run.sh's broker,
+//! or deploy/local/dev.sh's); Postgres at `TEST_POSTGRES_URL` (default 127.0.0.1:5432).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, reason = "a benchmark's main")]
+
+#[allow(dead_code, reason = "shared with the tests, which use all of it")]
+#[path = "../tests/integration/events.rs"]
+mod events;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::event::JobEvent;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::json;
+
+const EVENTS: usize = 200_000;
+const PARTITIONS: i32 = 6;
+const TABLES: [&str; 4] = ["jobs", "job_status_history", "job_algorithms", "job_parameters"];
+
+/// Run `n`'s events: scheduled, executing and finished, plus init, a correction and a resource
+/// report as `n` goes: 3 to 6 events.
+fn job_events(n: usize) -> Vec<JobEvent> {
+    let all = events::run(n); // scheduled, init, executing, finished, correction
+    let mut chosen = vec![all[0].clone(), all[2].clone(), all[3].clone()];
+    let extra = n % 4;
+    chosen.extend(all.iter().filter(|e| matches!(e.status.map(|s| s.name()), Some("INIT")) && extra >= 1).cloned());
+    if extra >= 2 {
+        chosen.push(all[4].clone());
+    }
+    if extra >= 3 {
+        let at = all[3].occurred_at.0.timestamp_millis() + 1000;
+        chosen.push(events::event(
+            &all[0].job_id,
+            &format!("{}/resources", all[0].job_id),
+            at,
+            None,
+            Some(json!({"cpuTime": 12.5, "ramMemory": 512.0})),
+        ));
+    }
+    chosen
+}
+
+fn config(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    config
+}
+
+fn psql(url: &str, command: &str) -> std::process::Output {
+    let output = std::process::Command::new("psql")
+        .args([url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", command])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "psql {command}: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+async fn committed(brokers: &str, group: &str, topic: &str) -> i64 {
+    let (brokers, group, topic) = (brokers.to_owned(), group.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let outsider: StreamConsumer = config(&brokers).set("group.id", &group).create().unwrap();
+        let mut partitions = TopicPartitionList::new();
+        partitions.add_partition_range(&topic, 0, PARTITIONS - 1);
+        let committed = outsider.committed_offsets(partitions, Duration::from_secs(10)).unwrap();
+        committed.elements().iter().map(|e| if let Offset::Offset(o) = e.offset() { o } else { 0 }).sum()
+    })
+    .await
+    .unwrap()
+}
+
+/// Peak resident memory of a process, in MiB.
+fn peak_memory_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kib / 1024.0
+}
+
+async fn fresh_database(server: &str, name: &str) -> String {
+    psql(&format!("{server}/postgres"), &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    psql(&format!("{server}/postgres"), &format!("CREATE DATABASE {name}"));
+    let url = format!("{server}/{name}");
+    history_store::migrate(&url).await.unwrap();
+    url
+}
+
+#[tokio::main]
+async fn main() {
+    let brokers = std::env::var("KAFKA_BROKERS").expect("KAFKA_BROKERS: the broker to use");
+    let server = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    let database = fresh_database(&server, "job_history_consumer_bench").await;
+
+    let mut events = Vec::with_capacity(EVENTS + 6);
+    let mut jobs = 0;
+    while events.len() < EVENTS {
+        events.extend(job_events(jobs));
+        jobs += 1;
+    }
+    events.truncate(EVENTS);
+    let statuses = events.iter().filter(|e| e.status.is_some()).count();
+    println!("{} events of {jobs} jobs ({statuses} statuses)", events.len());
+
+    let topic = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    let group = format!("{topic}-group");
+    let admin: AdminClient<DefaultClientContext> = config(&brokers).create().unwrap();
+    for name in [topic.clone(), format!("{topic}.dlq")] {
+        let new = NewTopic::new(&name, PARTITIONS, TopicReplication::Fixed(1));
+        for result in admin.create_topics([&new], &AdminOptions::new()).await.unwrap() {
+            result.unwrap();
+        }
+    }
+    let producer: FutureProducer =
+        config(&brokers).set("linger.ms", "20").set("queue.buffering.max.messages", "1000000").create().unwrap();
+    let started = Instant::now();
+    let mut deliveries = Vec::with_capacity(events.len());
+    for event in &events {
+        let payload = event.to_json().unwrap();
+        let record = FutureRecord::to(&topic).key(&event.job_id).payload(&payload);
+        deliveries.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+    }
+    for delivery in deliveries {
+        delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+    println!("published in {:.1} s", started.elapsed().as_secs_f64());
+
+    let mut consumer = tokio::process::Command::new(env!("CARGO_BIN_EXE_job-history-consumer"))
+        .env("JOB_HISTORY_CONSUMER_LISTEN", "127.0.0.1:0")
+        .env("DATABASE_URL", &database)
+        .env("KAFKA_BROKERS", &brokers)
+        .env("JOB_EVENTS_TOPIC", &topic)
+        .env("JOB_HISTORY_CONSUMER_GROUP", &group)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = consumer.id().unwrap();
+    let (mut first, mut first_count) = (None, 0);
+    let last = loop {
+        let done = committed(&brokers, &group, &topic).await;
+        if done > 0 && first.is_none() {
+            (first, first_count) = (Some(Instant::now()), done);
+        }
+        if done == EVENTS as i64 {
+            break Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let peak = peak_memory_mib(pid);
+    let first = first.unwrap();
+    let consumed = (EVENTS as i64 - first_count) as f64;
+    let consumer_rate = consumed / (last - first).as_secs_f64();
+    println!(
+        "consumer: {consumed} events from first to last commit in {:.2} s: {consumer_rate:.0} events/s; peak memory {peak:.1} MiB",
+        (last - first).as_secs_f64()
+    );
+    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = consumer.wait().await;
+
+    // The same final rows, COPYed into the same tables of a fresh database, in one transaction.
+    let directory = std::env::temp_dir().join(format!("consumer-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    for table in TABLES {
+        let file = directory.join(format!("{table}.copy"));
+        psql(&database, &format!("\\copy {table} TO '{}'", file.display()));
+    }
+    let target = fresh_database(&server, "job_history_copy_bench").await;
+    let script: String = TABLES
+        .iter()
+        .map(|table| format!("\\copy {table} FROM '{}'\n", directory.join(format!("{table}.copy")).display()))
+        .collect();
+    let script_file = directory.join("load.sql");
+    std::fs::write(&script_file, script).unwrap();
+    let started = Instant::now();
+    let output = std::process::Command::new("psql")
+        .args([&target, "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", &script_file.display().to_string()])
+        .output()
+        .unwrap();
+    let copy_time = started.elapsed().as_secs_f64();
+    assert!(output.status.success(), "COPY: {}", String::from_utf8_lossy(&output.stderr));
+    let copy_rate = EVENTS as f64 / copy_time;
+    println!("COPY of the final rows ({}): {copy_time:.2} s: {copy_rate:.0} events/s", TABLES.join(", "));
+    println!("consumer / COPY: {:.0} %", 100.0 * consumer_rate / copy_rate);
+    std::fs::remove_dir_all(&directory).unwrap();
+}
