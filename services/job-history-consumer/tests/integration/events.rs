@@ -80,7 +80,7 @@ pub fn run(n: usize) -> Vec<JobEvent> {
             Some("FINISHED"),
             Some(json!({
                 "endTime": chrono::DateTime::from_timestamp_millis(start + 9000).unwrap().to_rfc3339(),
-                "exitCode": (n % 2) as i64, "exitStatus": if n % 2 == 0 { "SUCCESS" } else { "EXECUTION_ERROR" },
+                "exitCode": (n % 2) as i64, "exitStatus": if n.is_multiple_of(2) { "SUCCESS" } else { "EXECUTION_ERROR" },
                 "wallclockTime": 9,
             })),
         ),
