@@ -41,7 +41,7 @@ pub struct JobRow {
     pub is_deleted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable, Selectable, Insertable)]
 #[diesel(table_name = job_status_history, check_for_backend(diesel::pg::Pg))]
 pub struct StatusRow {
     pub job_id: String,

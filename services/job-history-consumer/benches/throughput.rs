@@ -140,8 +140,9 @@ async fn main() {
     }
     println!("published in {:.1} s", started.elapsed().as_secs_f64());
 
+    let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let mut consumer = tokio::process::Command::new(env!("CARGO_BIN_EXE_job-history-consumer"))
-        .env("JOB_HISTORY_CONSUMER_LISTEN", "127.0.0.1:0")
+        .env("JOB_HISTORY_CONSUMER_LISTEN", listen.to_string())
         .env("DATABASE_URL", &database)
         .env("KAFKA_BROKERS", &brokers)
         .env("JOB_EVENTS_TOPIC", &topic)
@@ -163,6 +164,17 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let peak = peak_memory_mib(pid);
+    let metrics = reqwest::get(format!("http://{listen}/metrics")).await.unwrap().text().await.unwrap();
+    let metric = |name: &str| -> f64 {
+        metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(f64::NAN)
+    };
+    let batches = metric("job_history_consumer_batch_size_count");
+    println!(
+        "{batches} batches of {:.0} messages on average; {:.1} s in transactions ({:.1} ms each)",
+        metric("job_history_consumer_batch_size_sum") / batches,
+        metric("job_history_consumer_apply_duration_seconds_sum"),
+        1000.0 * metric("job_history_consumer_apply_duration_seconds_sum") / batches,
+    );
     let first = first.unwrap();
     let consumed = (EVENTS as i64 - first_count) as f64;
     let consumer_rate = consumed / (last - first).as_secs_f64();

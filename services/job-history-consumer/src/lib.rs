@@ -1,8 +1,9 @@
 //! Folds job events from Kafka into the job history in Postgres, as `contracts/job-events.md` says:
 //! [`decode`] reads a message (or refuses it), [`fold`] merges a job's events whatever their order,
-//! [`store`] applies a batch in one transaction, [`worker`] runs the loop around them, [`kafka`]
+//! [`store`] applies a batch in one transaction (its inserts in `columns`), [`worker`] runs the loop around them, [`kafka`]
 //! holds the consumer and the dead-letter producer.
 
+mod columns;
 pub mod decode;
 pub mod fold;
 pub mod kafka;
@@ -32,7 +33,7 @@ pub const NAME: &str = "job-history-consumer";
 ///   `JOB_HISTORY_CONSUMER_SESSION_TIMEOUT_MS` (45000: how long the group waits for a member that
 ///   stopped answering before giving its partitions to the others);
 /// - for topics it creates when missing: `JOB_EVENTS_TOPIC_PARTITIONS` (6), `JOB_EVENTS_TOPIC_REPLICATION` (1);
-/// - `JOB_HISTORY_CONSUMER_BATCH_SIZE` (500 messages), `JOB_HISTORY_CONSUMER_BATCH_WAIT_MS` (50),
+/// - `JOB_HISTORY_CONSUMER_BATCH_SIZE` (1000 messages), `JOB_HISTORY_CONSUMER_BATCH_WAIT_MS` (50),
 ///   `JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS` (5000: the longest pause between retries);
 /// - the server settings of `JOB_HISTORY_CONSUMER_`.
 #[derive(Clone)]
@@ -62,7 +63,7 @@ impl Settings {
             group: env.get_or("JOB_HISTORY_CONSUMER_GROUP", NAME.to_owned())?,
             session_timeout_ms: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_SESSION_TIMEOUT_MS", Positive(45_000))?.0,
             batch: BatchSettings {
-                size: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_BATCH_SIZE", Positive(500))?.0 as usize,
+                size: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_BATCH_SIZE", Positive(1000))?.0 as usize,
                 wait: Duration::from_millis(env.get_or("JOB_HISTORY_CONSUMER_BATCH_WAIT_MS", 50)?),
                 max_backoff: Duration::from_millis(
                     env.get_or::<Positive>("JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS", Positive(5000))?.0 as u64,
