@@ -1,7 +1,7 @@
 //! The Kafka side: the consumer (manual offsets, statistics for the lag metric, librdkafka's logs
 //! in ours) and the dead-letter producer.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -19,20 +19,11 @@ use crate::metrics::{Metrics, PartitionLabels};
 
 pub type EventConsumer = StreamConsumer<Context>;
 
-/// What librdkafka reports while it works.
+/// What librdkafka reports while it works: its logs and errors go to ours, its statistics to the
+/// lag metric. (Readiness asks the broker itself.)
 #[derive(Debug)]
 pub struct Context {
     metrics: Metrics,
-    /// The latest error librdkafka reported about the brokers; cleared by a batch that went through.
-    pub broker_error: Mutex<Option<String>>,
-}
-
-impl Context {
-    pub fn clear_broker_error(&self) {
-        if let Ok(mut error) = self.broker_error.lock() {
-            *error = None;
-        }
-    }
 }
 
 impl ClientContext for Context {
@@ -51,9 +42,6 @@ impl ClientContext for Context {
 
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(%error, reason, "broker error");
-        if let Ok(mut latest) = self.broker_error.lock() {
-            *latest = Some(format!("{error}: {reason}"));
-        }
     }
 
     fn stats(&self, statistics: Statistics) {
@@ -128,7 +116,7 @@ pub fn consumer(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", "5000")
-        .create_with_context(Context { metrics, broker_error: Mutex::new(None) })?;
+        .create_with_context(Context { metrics })?;
     Ok(Arc::new(consumer))
 }
 

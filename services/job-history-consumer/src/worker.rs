@@ -213,7 +213,7 @@ impl Worker {
         // A synchronous commit blocks its thread until the broker answers.
         let consumer = self.consumer.clone();
         match tokio::task::spawn_blocking(move || consumer.commit(&offsets, CommitMode::Sync)).await {
-            Ok(Ok(())) => self.consumer.context().clear_broker_error(),
+            Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "offsets not committed; the batch will be delivered again"),
             Err(error) => tracing::warn!(%error, "the commit task failed; the batch will be delivered again"),
         }
