@@ -192,22 +192,26 @@ async fn main() {
         let file = directory.join(format!("{table}.copy"));
         psql(&database, &format!("\\copy {table} TO '{}'", file.display()));
     }
-    let target = fresh_database(&server, "job_history_copy_bench").await;
     let script: String = TABLES
         .iter()
         .map(|table| format!("\\copy {table} FROM '{}'\n", directory.join(format!("{table}.copy")).display()))
         .collect();
     let script_file = directory.join("load.sql");
     std::fs::write(&script_file, script).unwrap();
-    let started = Instant::now();
-    let output = std::process::Command::new("psql")
-        .args([&target, "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", &script_file.display().to_string()])
-        .output()
-        .unwrap();
-    let copy_time = started.elapsed().as_secs_f64();
-    assert!(output.status.success(), "COPY: {}", String::from_utf8_lossy(&output.stderr));
+    // The fastest of three loads: the physical limit, not a load slowed by a checkpoint.
+    let mut copy_time = f64::INFINITY;
+    for _ in 0..3 {
+        let target = fresh_database(&server, "job_history_copy_bench").await;
+        let started = Instant::now();
+        let output = std::process::Command::new("psql")
+            .args([&target, "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", &script_file.display().to_string()])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "COPY: {}", String::from_utf8_lossy(&output.stderr));
+        copy_time = copy_time.min(started.elapsed().as_secs_f64());
+    }
     let copy_rate = EVENTS as f64 / copy_time;
-    println!("COPY of the final rows ({}): {copy_time:.2} s: {copy_rate:.0} events/s", TABLES.join(", "));
+    println!("COPY of the final rows ({}), best of 3: {copy_time:.2} s: {copy_rate:.0} events/s", TABLES.join(", "));
     println!("consumer / COPY: {:.0} %", 100.0 * consumer_rate / copy_rate);
     std::fs::remove_dir_all(&directory).unwrap();
 }

@@ -27,13 +27,14 @@ use crate::worker::{BatchSettings, Problems};
 pub const NAME: &str = "job-history-consumer";
 
 /// Everything the service reads from the environment:
-/// - `DATABASE_URL` (default: the dev stack's database), `JOB_HISTORY_CONSUMER_DB_POOL_SIZE` (2);
+/// - `DATABASE_URL` (default: the dev stack's database), `JOB_HISTORY_CONSUMER_DB_POOL_SIZE` (2: also
+///   how many transactions apply a batch side by side);
 /// - `KAFKA_BROKERS` (`127.0.0.1:9092`), `JOB_EVENTS_TOPIC` (`job-events`; dead letters go to
 ///   `<topic>.dlq`), `JOB_HISTORY_CONSUMER_GROUP` (`job-history-consumer`),
 ///   `JOB_HISTORY_CONSUMER_SESSION_TIMEOUT_MS` (45000: how long the group waits for a member that
 ///   stopped answering before giving its partitions to the others);
 /// - for topics it creates when missing: `JOB_EVENTS_TOPIC_PARTITIONS` (6), `JOB_EVENTS_TOPIC_REPLICATION` (1);
-/// - `JOB_HISTORY_CONSUMER_BATCH_SIZE` (1000 messages), `JOB_HISTORY_CONSUMER_BATCH_WAIT_MS` (50),
+/// - `JOB_HISTORY_CONSUMER_BATCH_SIZE` (2000 messages), `JOB_HISTORY_CONSUMER_BATCH_WAIT_MS` (50),
 ///   `JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS` (5000: the longest pause between retries);
 /// - the server settings of `JOB_HISTORY_CONSUMER_`.
 #[derive(Clone)]
@@ -63,7 +64,7 @@ impl Settings {
             group: env.get_or("JOB_HISTORY_CONSUMER_GROUP", NAME.to_owned())?,
             session_timeout_ms: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_SESSION_TIMEOUT_MS", Positive(45_000))?.0,
             batch: BatchSettings {
-                size: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_BATCH_SIZE", Positive(1000))?.0 as usize,
+                size: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_BATCH_SIZE", Positive(2000))?.0 as usize,
                 wait: Duration::from_millis(env.get_or("JOB_HISTORY_CONSUMER_BATCH_WAIT_MS", 50)?),
                 max_backoff: Duration::from_millis(
                     env.get_or::<Positive>("JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS", Positive(5000))?.0 as u64,
@@ -157,6 +158,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
         database_url: settings.database_url.clone(),
         topics: settings.topics.clone(),
         batch: settings.batch,
+        lanes: settings.pool_size,
         metrics,
         problems,
     };

@@ -32,6 +32,22 @@ pub struct BatchSettings {
     pub max_backoff: Duration,
 }
 
+/// Splits a batch's events into `count` lanes by job, applied side by side, each in a transaction
+/// of its own on a connection of its own: Postgres then works on two cores. A job's events stay in
+/// one lane, so two lanes never wait for each other's locks; the batch's offsets are committed
+/// once every lane has committed (a lane that fails makes the whole batch retried, harmlessly).
+fn lanes(events: &[JobEvent], count: usize) -> Vec<Vec<JobEvent>> {
+    let mut lanes = vec![Vec::new(); count.max(1)];
+    for event in events {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&event.job_id, &mut hasher);
+        let lane = (std::hash::Hasher::finish(&hasher) % lanes.len() as u64) as usize;
+        lanes[lane].push(event.clone());
+    }
+    lanes.retain(|lane| !lane.is_empty());
+    lanes
+}
+
 /// An attempt at the database longer than this is given up and retried.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -70,6 +86,8 @@ pub struct Worker {
     pub database_url: String,
     pub topics: kafka::Topics,
     pub batch: BatchSettings,
+    /// Transactions applied side by side per batch (see [`lanes`]); at most the pool's size.
+    pub lanes: usize,
     pub metrics: Metrics,
     pub problems: Arc<Problems>,
 }
@@ -178,22 +196,31 @@ impl Worker {
 
         if !events.is_empty() {
             let started = Instant::now();
+            let lanes = lanes(&events, self.lanes);
             let applied = self
                 .retry(stop, "database", || async {
-                    let mut connection = self.pool.get().await.map_err(|error| error.to_string())?;
-                    match tokio::time::timeout(ATTEMPT_TIMEOUT, store::apply(&mut connection, &events)).await {
-                        Ok(applied) => applied.map_err(|error| error.to_string()),
-                        Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
-                    }
+                    // Every lane runs to its end (none is dropped mid-transaction), then any failure counts.
+                    let results = futures_util::future::join_all(lanes.iter().map(|lane| self.apply(lane))).await;
+                    results.into_iter().collect::<Result<Vec<_>, String>>()
                 })
                 .await;
             let Some(applied) = applied else { return false };
             self.metrics.apply_seconds.observe(started.elapsed().as_secs_f64());
             self.metrics.applied.inc_by(events.len() as u64);
-            tracing::debug!(events = events.len(), jobs = applied.jobs, statuses = applied.statuses, "batch applied");
+            let jobs: usize = applied.iter().map(|a| a.jobs).sum();
+            tracing::debug!(events = events.len(), jobs, "batch applied");
         }
         self.commit(batch).await;
         true
+    }
+
+    /// Applies one lane of the batch in its own transaction.
+    async fn apply(&self, events: &[JobEvent]) -> Result<store::Applied, String> {
+        let mut connection = self.pool.get().await.map_err(|error| error.to_string())?;
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, store::apply(&mut connection, events)).await {
+            Ok(applied) => applied.map_err(|error| error.to_string()),
+            Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
+        }
     }
 
     /// Commits, for each partition of the batch, the offset after its last message. A failed commit
