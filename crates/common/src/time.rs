@@ -1,7 +1,7 @@
 //! Instants as the platform exchanges them: RFC 3339 with an explicit offset on the way in, UTC at
 //! millisecond precision on the way out (`2019-06-12T21:24:25.342Z`), as the job history serves them.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a text is not an instant.
@@ -32,8 +32,9 @@ pub fn format_utc_millis(instant: &DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// An instant in a message: read with [`parse_rfc3339`] (so the offset is mandatory), written with
-/// [`format_utc_millis`].
+/// An instant in a message: read with [`parse_rfc3339`] (so the offset is mandatory) and cut to the
+/// millisecond, the precision the history keeps (the contract allows finer on the wire; kept finer,
+/// two readings of one event could compare unequal once stored); written with [`format_utc_millis`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(pub DateTime<Utc>);
 
@@ -45,7 +46,7 @@ impl Serialize for Instant {
 
 impl<'de> Deserialize<'de> for Instant {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        utc_millis::deserialize(deserializer).map(Instant)
+        utc_millis::deserialize(deserializer).map(|instant| Instant(instant.trunc_subsecs(3)))
     }
 }
 

@@ -125,7 +125,8 @@ where
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let shutdown_timeout = settings.as_ref().shutdown_timeout;
+    let code = runtime.block_on(async move {
         let listen = settings.as_ref().listen;
         let listener = match TcpListener::bind(listen) {
             Ok(listener) => listener,
@@ -135,7 +136,6 @@ where
             }
         };
         let address = listener.local_addr().map_or_else(|_| listen.to_string(), |a| a.to_string());
-        let shutdown_timeout = settings.as_ref().shutdown_timeout;
         let Running { server, worker } = match run(settings, listener).await {
             Ok(running) => running.into(),
             Err(error) => {
@@ -208,7 +208,10 @@ where
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // A blocking call still running (a broker that does not answer a commit) must not hold the exit.
+    runtime.shutdown_timeout(shutdown_timeout);
+    code
 }
 
 /// What a service's `run` started: its HTTP server and, if it has one, its background worker.

@@ -131,7 +131,7 @@ const BROKER_CHECK_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Serves the operations endpoints on `listener` and starts the consumer loop.
 pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, StartError> {
     let problems = Arc::new(Problems::default());
-    problems.set("migrations", "not applied yet".to_owned());
+    problems.set("migrations", "not applied yet");
     match tokio::time::timeout(FIRST_MIGRATION_WAIT, history_store::migrate(&settings.database_url)).await {
         Ok(Ok(applied)) => {
             problems.clear("migrations");

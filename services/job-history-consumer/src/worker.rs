@@ -50,16 +50,20 @@ fn lanes(events: &[JobEvent], count: usize) -> Vec<Vec<JobEvent>> {
     lanes
 }
 
+/// What `/readyz` says of a dependency whose last attempt failed.
+const FAILING: &str = "failing (the service's log says why)";
+
 /// An attempt at the database longer than this is given up and retried.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What is failing now, by dependency (`database`, `broker`, `dead-letter topic`, `migrations`), as
-/// `/readyz` reports it.
+/// `/readyz` reports it. Only a short reason: the errors themselves (host names, user names) go to
+/// the log, not to an unauthenticated endpoint.
 #[derive(Debug, Default)]
-pub struct Problems(Mutex<BTreeMap<&'static str, String>>);
+pub struct Problems(Mutex<BTreeMap<&'static str, &'static str>>);
 
 impl Problems {
-    pub fn set(&self, dependency: &'static str, reason: String) {
+    pub fn set(&self, dependency: &'static str, reason: &'static str) {
         if let Ok(mut problems) = self.0.lock() {
             problems.insert(dependency, reason);
         }
@@ -74,7 +78,7 @@ impl Problems {
     pub fn check(&self, dependency: &str) -> Result<(), String> {
         match self.0.lock().map(|problems| problems.get(dependency).cloned()) {
             Ok(None) => Ok(()),
-            Ok(Some(reason)) => Err(reason),
+            Ok(Some(reason)) => Err(reason.to_owned()),
             Err(_) => Err("unknown".to_owned()),
         }
     }
@@ -134,7 +138,7 @@ impl Worker {
                 Ok(message) => break message.detach(),
                 Err(error) => {
                     tracing::warn!(%error, "cannot receive from the broker; retrying");
-                    self.problems.set("broker", error.to_string());
+                    self.problems.set("broker", FAILING);
                     self.metrics.retried("broker");
                     tokio::select! {
                         _ = stop.cancelled() => return None,
@@ -265,7 +269,7 @@ impl Worker {
                 }
                 Err(error) => {
                     tracing::warn!(dependency, %error, retry_in_ms = backoff.as_millis() as u64, "failed; retrying");
-                    self.problems.set(dependency, error.to_string());
+                    self.problems.set(dependency, FAILING);
                     self.metrics.retried(dependency);
                 }
             }

@@ -51,7 +51,8 @@ fn what_postgres_cannot_store_is_refused_with_its_field() {
     assert_eq!(
         reason,
         format!(
-            "job.algorithms[0].parameters[0].value[0]: is 2001 bytes long; the history stores at most {MAX_TEXT_BYTES}"
+            "job.algorithms[0].parameters[0].value[0]: is {} bytes long; the history stores at most {MAX_TEXT_BYTES}",
+            MAX_TEXT_BYTES + 1
         )
     );
 }

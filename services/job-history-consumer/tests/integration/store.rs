@@ -113,3 +113,23 @@ async fn a_batch_of_many_jobs_is_applied_whole() {
     let applied = apply(&mut connection, &events).await.unwrap();
     assert_eq!((applied.jobs, applied.statuses), (1500, 6000));
 }
+
+#[tokio::test]
+async fn instants_finer_than_a_millisecond_are_kept_to_the_millisecond() {
+    let database = TestDatabase::create().await;
+    let mut connection = database.connect().await;
+    let init = |id: &str, at: &str| {
+        let json = format!(
+            r#"{{"schemaVersion":1,"eventId":"{id}","jobId":"job","occurredAt":"{at}","status":"INIT","job":{{"description":"{id}"}}}}"#
+        );
+        JobEvent::from_json(json.as_bytes()).unwrap()
+    };
+    let first = init("b", "2026-01-01T00:00:00.342100001Z");
+    let second = init("a", "2026-01-01T00:00:00.342900Z");
+    apply(&mut connection, &[first.clone(), second.clone()]).await.unwrap();
+    apply(&mut connection, &[first, second]).await.expect("delivered again: nothing to add, no conflict");
+    let job = find(&database, "job").await.unwrap();
+    assert_eq!(job.status_history.len(), 1, "one INIT at .342: {:?}", job.status_history);
+    assert_eq!(job.status_history[0].timestamp.timestamp_subsec_nanos(), 342_000_000);
+    assert_eq!(job.description.as_deref(), Some("b"), "the same millisecond: the higher eventId wins");
+}
