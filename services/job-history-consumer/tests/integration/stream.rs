@@ -113,6 +113,16 @@ async fn bad_messages_go_unchanged_to_the_dead_letter_topic_and_every_good_event
     assert!(metrics.contains("job_history_consumer_events_applied_total 200"), "{metrics}");
     let (status, _) = get(&consumer, "/readyz").await;
     assert_eq!(status, 200);
+    // librdkafka's statistics come every 5 s: the lag of each partition, nothing left once all is committed.
+    wait_for("the consumer lag per partition", Duration::from_secs(15), || async {
+        let (_, metrics) = get(&consumer, "/metrics").await;
+        (0..stack.partitions).all(|partition| {
+            let line =
+                format!(r#"job_history_consumer_consumer_lag{{topic="{}",partition="{partition}"}} 0"#, stack.topic);
+            metrics.lines().any(|l| l == line)
+        })
+    })
+    .await;
     let (exit, took) = consumer.signal_and_wait("TERM").await;
     assert!(exit.success() && took < Duration::from_secs(5), "SIGTERM: {exit} after {took:?}");
 }
