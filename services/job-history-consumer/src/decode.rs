@@ -12,7 +12,8 @@ pub const MAX_TEXT_BYTES: usize = 1500;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// A stable name for dashboards and the `dlq.error` header: `no-value`, `not-utf8`, `not-json`,
-    /// `unsupported-schema-version`, `schema` or `not-storable`.
+    /// `unsupported-schema-version`, `schema`, `not-storable`, or (from the worker)
+    /// `refused-by-database`.
     pub kind: &'static str,
     /// What is wrong, and where.
     pub reason: String,

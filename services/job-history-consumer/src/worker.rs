@@ -7,10 +7,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::event::JobEvent;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use history_store::DbPool;
 use rdkafka::consumer::{CommitMode, Consumer as _};
 use rdkafka::message::OwnedMessage;
@@ -49,6 +51,9 @@ fn lanes(events: &[JobEvent], count: usize) -> Vec<Vec<JobEvent>> {
     lanes.retain(|lane| !lane.is_empty());
     lanes
 }
+
+/// Failed attempts at a batch before the worker looks for the jobs the database refuses.
+const ATTEMPTS_BEFORE_ISOLATING: u32 = 3;
 
 /// What `/readyz` says of a dependency whose last attempt failed.
 const FAILING: &str = "failing (the service's log says why)";
@@ -166,57 +171,135 @@ impl Worker {
     /// Dead-letters, applies and commits one batch; `false` if it was abandoned to stop.
     async fn process(&self, batch: &[OwnedMessage], stop: &CancellationToken) -> bool {
         self.metrics.batch_size.observe(batch.len() as f64);
+        // `events[i]` came in `accepted[i]`.
         let mut events: Vec<JobEvent> = Vec::with_capacity(batch.len());
+        let mut accepted: Vec<&OwnedMessage> = Vec::with_capacity(batch.len());
         let mut rejected: Vec<(&OwnedMessage, Rejection)> = Vec::new();
         for message in batch {
             match decode(message.payload()) {
-                Ok(event) => events.push(event),
+                Ok(event) => {
+                    events.push(event);
+                    accepted.push(message);
+                }
                 Err(rejection) => rejected.push((message, rejection)),
             }
         }
-
-        if !rejected.is_empty() {
-            let sent = self
-                .retry(stop, "dead-letter topic", || async {
-                    for (message, rejection) in &rejected {
-                        self.dead_letters.send(message, rejection).await?;
-                    }
-                    Ok::<_, rdkafka::error::KafkaError>(())
-                })
-                .await;
-            if sent.is_none() {
-                return false;
-            }
-            for (message, rejection) in &rejected {
-                tracing::warn!(
-                    topic = message.topic(),
-                    partition = message.partition(),
-                    offset = message.offset(),
-                    error = rejection.kind,
-                    reason = rejection.reason,
-                    "message sent to the dead-letter topic"
-                );
-                self.metrics.dead_lettered.get_or_create(&KindLabel { kind: rejection.kind.to_owned() }).inc();
-            }
+        if !self.dead_letter(&rejected, stop).await {
+            return false;
         }
 
         if !events.is_empty() {
             let started = Instant::now();
-            let lanes = lanes(&events, self.lanes);
-            let applied = self
-                .retry(stop, "database", || async {
-                    // Every lane runs to its end (none is dropped mid-transaction), then any failure counts.
-                    let results = futures_util::future::join_all(lanes.iter().map(|lane| self.apply(lane))).await;
-                    results.into_iter().collect::<Result<Vec<_>, String>>()
-                })
-                .await;
-            let Some(applied) = applied else { return false };
+            let Some(refused) = self.apply_batch(&events, stop).await else { return false };
             self.metrics.apply_seconds.observe(started.elapsed().as_secs_f64());
-            self.metrics.applied.inc_by(events.len() as u64);
-            let jobs: usize = applied.iter().map(|a| a.jobs).sum();
-            tracing::debug!(events = events.len(), jobs, "batch applied");
+            let refused: Vec<(&OwnedMessage, Rejection)> = events
+                .iter()
+                .zip(&accepted)
+                .filter_map(|(event, message)| {
+                    let reason = refused.get(&event.job_id)?;
+                    Some((*message, Rejection { kind: "refused-by-database", reason: reason.clone() }))
+                })
+                .collect();
+            self.metrics.applied.inc_by((events.len() - refused.len()) as u64);
+            if !self.dead_letter(&refused, stop).await {
+                return false;
+            }
         }
         self.commit(batch).await;
+        true
+    }
+
+    /// Applies the events in lanes, retrying while it fails; `None` if asked to stop meanwhile.
+    /// After [`ATTEMPTS_BEFORE_ISOLATING`] failures, if the database takes writes at all, the
+    /// batch itself is the problem: it is applied job by job, and the jobs the database still
+    /// refuses are answered, each with the database's error, for the dead-letter topic. Without
+    /// that, one such event would stop its partition for good.
+    async fn apply_batch(&self, events: &[JobEvent], stop: &CancellationToken) -> Option<BTreeMap<String, String>> {
+        let lanes = lanes(events, self.lanes);
+        let failures = AtomicU32::new(0);
+        self.retry(stop, "database", || async {
+            // Every lane runs to its end (none is dropped mid-transaction), then any failure counts.
+            let results = futures_util::future::join_all(lanes.iter().map(|lane| self.apply(lane))).await;
+            let Err(error) = results.into_iter().collect::<Result<Vec<_>, String>>() else {
+                return Ok(BTreeMap::new());
+            };
+            if failures.fetch_add(1, Ordering::Relaxed) + 1 < ATTEMPTS_BEFORE_ISOLATING
+                || !self.database_takes_writes().await
+            {
+                return Err(error);
+            }
+            tracing::warn!(%error, "the database takes writes but refuses this batch: applying it job by job");
+            Ok(self.apply_job_by_job(events).await)
+        })
+        .await
+    }
+
+    /// Applies each job's events in a transaction of its own (three tries each); answers the jobs
+    /// that still failed, with the error.
+    async fn apply_job_by_job(&self, events: &[JobEvent]) -> BTreeMap<String, String> {
+        let mut by_job: BTreeMap<&str, Vec<JobEvent>> = BTreeMap::new();
+        for event in events {
+            by_job.entry(event.job_id.as_str()).or_default().push(event.clone());
+        }
+        let mut refused = BTreeMap::new();
+        for (job, events) in by_job {
+            let mut last = Ok(());
+            for _ in 0..3 {
+                last = self.apply(&events).await.map(drop);
+                if last.is_ok() {
+                    break;
+                }
+            }
+            if let Err(error) = last {
+                tracing::error!(job, %error, "the database refuses this job's events: sending them to the dead-letter topic");
+                refused.insert(job.to_owned(), format!("the database refused the events of job {job}: {error}"));
+            }
+        }
+        refused
+    }
+
+    /// Whether a write goes through at all (one that is rolled back): tells an outage, a revoked
+    /// permission or a read-only database from a batch that the database refuses.
+    async fn database_takes_writes(&self) -> bool {
+        let Ok(mut connection) = self.pool.get().await else { return false };
+        let probe = connection
+            .transaction::<(), diesel::result::Error, _>(async |connection| {
+                diesel::sql_query("INSERT INTO jobs (job_id) VALUES ('job-history-consumer/write-probe')")
+                    .execute(connection)
+                    .await?;
+                Err(diesel::result::Error::RollbackTransaction)
+            })
+            .await;
+        matches!(probe, Err(diesel::result::Error::RollbackTransaction))
+    }
+
+    /// Sends `letters` to the dead-letter topic, retrying while it fails; `false` if asked to stop.
+    async fn dead_letter(&self, letters: &[(&OwnedMessage, Rejection)], stop: &CancellationToken) -> bool {
+        if letters.is_empty() {
+            return true;
+        }
+        let sent = self
+            .retry(stop, "dead-letter topic", || async {
+                for (message, rejection) in letters {
+                    self.dead_letters.send(message, rejection).await?;
+                }
+                Ok::<_, rdkafka::error::KafkaError>(())
+            })
+            .await;
+        if sent.is_none() {
+            return false;
+        }
+        for (message, rejection) in letters {
+            tracing::warn!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                error = rejection.kind,
+                reason = rejection.reason,
+                "message sent to the dead-letter topic"
+            );
+            self.metrics.dead_lettered.get_or_create(&KindLabel { kind: rejection.kind.to_owned() }).inc();
+        }
         true
     }
 

@@ -217,3 +217,45 @@ async fn two_consumers_share_the_work_and_the_survivor_finishes_when_one_is_kill
     assert_eq!(stack.history().await, expected_history(&events).await);
     second.signal_and_wait("TERM").await;
 }
+
+#[tokio::test]
+async fn a_job_the_database_refuses_goes_to_the_dead_letter_topic_and_the_rest_is_applied() {
+    use diesel_async::RunQueryDsl;
+    let stack = Stack::new(2).await;
+    // Something no check foresaw: the database refuses every write of one job.
+    let mut connection = stack.database.connect().await;
+    for statement in [
+        "CREATE FUNCTION refuse_run_7() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN IF NEW.job_id = 'run-00007' THEN RAISE EXCEPTION 'no run 7 here'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_run_7 BEFORE INSERT OR UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_run_7()",
+    ] {
+        diesel::sql_query(statement).execute(&mut connection).await.unwrap();
+    }
+    let events = runs(0..20);
+    stack.publish(&events).await;
+    let consumer = start(&stack.env()).await;
+    wait_for_progress(&stack, 19 * 4, events.len() as i64, Duration::from_secs(60)).await;
+    let applied: Vec<JobEvent> = events.iter().filter(|e| e.job_id != "run-00007").cloned().collect();
+    assert_eq!(stack.history().await, expected_history(&applied).await);
+
+    let reader: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", format!("{}-reader", stack.group))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    reader.subscribe(&[&format!("{}.dlq", stack.topic)]).unwrap();
+    for _ in 0..5 {
+        let letter = tokio::time::timeout(Duration::from_secs(30), reader.recv()).await.unwrap().unwrap();
+        assert_eq!(letter.key(), Some("run-00007".as_bytes()));
+        let header = |name: &str| {
+            let header = letter.headers().unwrap().iter().find(|h| h.key == name).unwrap();
+            String::from_utf8(header.value.unwrap().to_vec()).unwrap()
+        };
+        assert_eq!(header("dlq.error"), "refused-by-database");
+        assert!(header("dlq.reason").contains("no run 7 here"), "{}", header("dlq.reason"));
+    }
+    drop(reader);
+    assert_eq!(get(&consumer, "/readyz").await.0, 200, "the consumer goes on");
+    consumer.signal_and_wait("TERM").await;
+}
