@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 source deploy/local/stack.sh
 
 PORTS=(8080 8081 8082 8086 8087)
-# Other ports than the defaults, so that a dev stack already running here is left alone.
+# Other ports than the defaults, so that a dev stack already running here is left alone; all below
+# Linux's ephemeral range (32768 and up), where an outgoing connection could take one between the
+# check and the bind.
 for _ in $(seq 1 50); do
-    offset=$((20000 + (RANDOM % 3000) * 10))
+    offset=$((10000 + (RANDOM % 1300) * 10))
     kafka=$((9092 + offset))
     all_free=1
     for port in "${PORTS[@]}" "$((kafka - offset))"; do port_is_free $((port + offset)) || all_free=0; done

@@ -104,11 +104,12 @@ port_is_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# A free TCP port of 127.0.0.1 above 20000.
+# A free TCP port of 127.0.0.1 between 20000 and Linux's ephemeral range (32768 and up), where an
+# outgoing connection could take it between this check and the bind.
 free_port() {
     local port
     for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((20000 + RANDOM % 12000))
         port_is_free "$port" && { echo "$port"; return; }
     done
     die "no free port found"
