@@ -73,7 +73,7 @@ macro_rules! impl_name {
 impl_name!(JobStatus, ExitStatus);
 
 /// One job run with everything the history knows of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {

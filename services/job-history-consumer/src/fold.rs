@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Utc};
 use common::event::{AlgorithmReport, JobAttributes, JobEvent, Patch};
-use common::job::JobStatus;
+use common::job::{Job, JobStatus};
 use history_store::rows::JobRow;
 use history_store::versions::{AttributeVersions, Version};
 
@@ -28,7 +28,8 @@ pub struct JobState {
 impl JobState {
     /// A job no event has touched yet: only its id.
     pub fn new(job_id: &str) -> JobState {
-        JobState { row: empty_row(job_id), versions: AttributeVersions::default() }
+        let job = Job { job_id: job_id.to_owned(), ..Job::default() };
+        JobState { row: JobRow::from_job(&job), versions: AttributeVersions::default() }
     }
 }
 
@@ -131,37 +132,5 @@ impl Attributes<'_> {
             Patch::Value(value) => Some(convert(value)),
             Patch::Absent | Patch::Null => None,
         };
-    }
-}
-
-fn empty_row(job_id: &str) -> JobRow {
-    JobRow {
-        job_id: job_id.to_owned(),
-        group_id: None,
-        project_id: None,
-        job_owner: None,
-        automatically_machine_selection: None,
-        submission_machines: None,
-        number_of_processes: None,
-        number_of_processes_by_machine: None,
-        submission_time: None,
-        description: None,
-        priority: None,
-        multiple_execution: None,
-        job_type: None,
-        number_of_attempts: None,
-        execution_machine: None,
-        end_time: None,
-        exit_code: None,
-        guilty_node_id: None,
-        exit_status: None,
-        cpu_time: None,
-        wallclock_time: None,
-        ram_memory: None,
-        flow_id: None,
-        flow_version: None,
-        flow_name: None,
-        last_modified_time: None,
-        is_deleted: false,
     }
 }

@@ -110,6 +110,17 @@ impl Stack {
         committed.elements().iter().map(|e| if let Offset::Offset(o) = e.offset() { o } else { 0 }).sum()
     }
 
+    /// A reader of the dead-letter topic from its start, outside the consumer's group.
+    pub fn dead_letter_reader(&self) -> StreamConsumer {
+        let reader: StreamConsumer = config()
+            .set("group.id", format!("{}-reader", self.group))
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .unwrap();
+        reader.subscribe(&[&format!("{}.dlq", self.topic)]).unwrap();
+        reader
+    }
+
     pub async fn statuses(&self) -> i64 {
         let mut connection = self.database.connect().await;
         job_status_history::table.count().get_result(&mut connection).await.unwrap()

@@ -4,13 +4,12 @@
 use std::time::Duration;
 
 use common::event::JobEvent;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
 use service_kit::testing::ServiceProcess;
 
 use crate::events::run;
 use crate::proxy::Proxy;
-use crate::stack::{Stack, brokers, expected_history, wait_for};
+use crate::stack::{Stack, expected_history, wait_for};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_job-history-consumer");
 
@@ -81,13 +80,7 @@ async fn bad_messages_go_unchanged_to_the_dead_letter_topic_and_every_good_event
     assert_eq!(stack.history().await, expected_history(&good).await, "every good event applied");
 
     // Every bad message is in the dead-letter topic, unchanged, with why and whence.
-    let reader: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", format!("{}-reader", stack.group))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    reader.subscribe(&[&format!("{}.dlq", stack.topic)]).unwrap();
+    let reader = stack.dead_letter_reader();
     for _ in 0..bad.len() {
         let letter = tokio::time::timeout(Duration::from_secs(30), reader.recv()).await.unwrap().unwrap();
         let key = String::from_utf8(letter.key().unwrap().to_vec()).unwrap();
@@ -238,13 +231,7 @@ async fn a_job_the_database_refuses_goes_to_the_dead_letter_topic_and_the_rest_i
     let applied: Vec<JobEvent> = events.iter().filter(|e| e.job_id != "run-00007").cloned().collect();
     assert_eq!(stack.history().await, expected_history(&applied).await);
 
-    let reader: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", format!("{}-reader", stack.group))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    reader.subscribe(&[&format!("{}.dlq", stack.topic)]).unwrap();
+    let reader = stack.dead_letter_reader();
     for _ in 0..5 {
         let letter = tokio::time::timeout(Duration::from_secs(30), reader.recv()).await.unwrap().unwrap();
         assert_eq!(letter.key(), Some("run-00007".as_bytes()));

@@ -42,37 +42,7 @@ fn statuses(list: &[(JobStatus, &str)]) -> Vec<StatusChange> {
 }
 
 fn empty(job_id: &str) -> Job {
-    Job {
-        job_id: job_id.into(),
-        group_id: None,
-        project_id: None,
-        job_owner: None,
-        automatically_machine_selection: None,
-        submission_machines: None,
-        number_of_processes: None,
-        number_of_processes_by_machine: None,
-        submission_time: None,
-        description: None,
-        priority: None,
-        multiple_execution: None,
-        job_type: None,
-        number_of_attempts: None,
-        execution_machine: None,
-        end_time: None,
-        exit_code: None,
-        guilty_node_id: None,
-        exit_status: None,
-        cpu_time: None,
-        wallclock_time: None,
-        ram_memory: None,
-        status_history: Vec::new(),
-        algorithms: Vec::new(),
-        flow_id: None,
-        flow_version: None,
-        flow_name: None,
-        last_modified_time: None,
-        is_deleted: false,
-    }
+    Job { job_id: job_id.into(), ..Job::default() }
 }
 
 /// The seed's example run ("Estrutura do Job"), its times read as -03:00 as the seed's queries do.
