@@ -1,0 +1,406 @@
+//! What the API shows of a deployment and its runs, read from the Kubernetes objects. The seed's
+//! container states come from the latest run's pod:
+//!
+//! | container state | when |
+//! |---|---|
+//! | `Scheduled` | no run yet, or the latest run's pod is not yet placed on a node |
+//! | `Initiated` | the pod is on a node: the resource is being fetched or the runner is starting |
+//! | `Running`   | the runner runs (pod phase `Running`) |
+//! | `Failed`    | the pod failed (phase `Failed` or `Unknown`), or a container cannot start (image pull error, bad configuration, crash loop) |
+//! | `Stopped`   | the run ended successfully (pod phase `Succeeded`) |
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::manifests::{self, Workload};
+use crate::schedule;
+use crate::spec::{DeploymentSpec, WorkloadKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum DeploymentState {
+    /// A CronJob that is not suspended, or a Job that has not finished.
+    Active,
+    /// A suspended CronJob, or a finished Job.
+    Inactive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum ContainerState {
+    Scheduled,
+    Initiated,
+    Running,
+    Failed,
+    Stopped,
+}
+
+/// One line of the deployment list (the seed's "Listing jobs").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentSummary {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: WorkloadKind,
+    pub deployed_at: Option<DateTime<Utc>>,
+    /// Who made the latest revision.
+    pub deployed_by: Option<String>,
+    /// Who deployed it first.
+    pub owner: Option<String>,
+    pub state: DeploymentState,
+    /// The state of the latest run's containers.
+    pub container_state: ContainerState,
+    pub image: String,
+    /// `repository/group:name:version`.
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    pub last_run: Option<DateTime<Utc>>,
+    /// The next time the CronJob runs, computed in its time zone; none when suspended or a Job.
+    pub next_run: Option<DateTime<Utc>>,
+    pub revision: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `GET /v1/deployments/{name}`: the spec and the status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentDetail {
+    #[serde(flatten)]
+    pub summary: DeploymentSummary,
+    pub suspended: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend_reason: Option<String>,
+    /// The spec of the current revision; inline credentials appear as the Secret holding them.
+    /// Absent only when the object was edited outside the deployer and lost its annotation.
+    pub spec: Option<DeploymentSpec>,
+    /// Runs now going on.
+    pub active_runs: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum RunState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// One run: a Job of the deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    /// The Job's name (what `GET .../logs?run=` takes).
+    pub name: String,
+    pub state: RunState,
+    pub container_state: ContainerState,
+    /// Started by hand (`POST .../run`) rather than by the schedule.
+    pub manual: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The runner's exit code, once it ended.
+    pub exit_code: Option<i32>,
+    /// Why the run failed, in words: out of memory (OOMKilled), image pull error, deadline
+    /// exceeded, fetch failed, evicted, exited with code N.
+    pub failure_reason: Option<String>,
+    /// The pod of its latest attempt.
+    pub pod: Option<String>,
+}
+
+/// The spec kept on the workload, and its revision.
+pub fn kept_spec(workload: &Workload) -> Option<DeploymentSpec> {
+    let text = annotation(workload, manifests::SPEC_ANNOTATION)?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn annotation(workload: &Workload, key: &str) -> Option<String> {
+    workload.metadata().annotations.as_ref()?.get(key).cloned()
+}
+
+pub fn revision_of(workload: &Workload) -> u32 {
+    annotation(workload, manifests::REVISION_ANNOTATION).and_then(|text| text.parse().ok()).unwrap_or(0)
+}
+
+pub fn suspended(workload: &Workload) -> bool {
+    match workload {
+        Workload::CronJob(cron_job) => cron_job.spec.as_ref().and_then(|spec| spec.suspend).unwrap_or(false),
+        Workload::Job(_) => false,
+    }
+}
+
+fn job_finished(job: &Job) -> Option<bool> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    conditions.iter().filter(|condition| condition.status == "True").find_map(|condition| {
+        match condition.type_.as_str() {
+            "Complete" => Some(true),
+            "Failed" => Some(false),
+            _ => None,
+        }
+    })
+}
+
+fn time(value: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<DateTime<Utc>> {
+    let at = value?.0;
+    DateTime::from_timestamp(at.as_second(), u32::try_from(at.subsec_nanosecond()).unwrap_or(0))
+}
+
+/// The pods of each Job (by the Job's name), newest first.
+pub fn pods_by_job(pods: Vec<Pod>) -> BTreeMap<String, Vec<Pod>> {
+    let mut by_job: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    for pod in pods {
+        let owner =
+            pod.metadata.owner_references.as_ref().and_then(|owners| owners.iter().find(|owner| owner.kind == "Job"));
+        if let Some(owner) = owner {
+            by_job.entry(owner.name.clone()).or_default().push(pod);
+        }
+    }
+    for pods in by_job.values_mut() {
+        pods.sort_by_key(|pod| std::cmp::Reverse(time(pod.metadata.creation_timestamp.as_ref())));
+    }
+    by_job
+}
+
+fn statuses(pod: &Pod, init: bool) -> &[ContainerStatus] {
+    let status = pod.status.as_ref();
+    let list = if init {
+        status.and_then(|s| s.init_container_statuses.as_ref())
+    } else {
+        status.and_then(|s| s.container_statuses.as_ref())
+    };
+    list.map(Vec::as_slice).unwrap_or_default()
+}
+
+const START_FAILURES: [&str; 6] = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "CrashLoopBackOff",
+];
+
+pub fn container_state(pod: Option<&Pod>) -> ContainerState {
+    let Some(pod) = pod else { return ContainerState::Scheduled };
+    let status = pod.status.as_ref();
+    let waiting_on_error = statuses(pod, true).iter().chain(statuses(pod, false)).any(|container| {
+        let waiting = container.state.as_ref().and_then(|state| state.waiting.as_ref());
+        waiting.and_then(|waiting| waiting.reason.as_deref()).is_some_and(|reason| START_FAILURES.contains(&reason))
+    });
+    match status.and_then(|status| status.phase.as_deref()) {
+        Some("Running") => ContainerState::Running,
+        Some("Succeeded") => ContainerState::Stopped,
+        Some("Failed" | "Unknown") => ContainerState::Failed,
+        _ if waiting_on_error => ContainerState::Failed,
+        _ => {
+            let placed = status
+                .and_then(|status| status.conditions.as_ref())
+                .is_some_and(|conditions| conditions.iter().any(|c| c.type_ == "PodScheduled" && c.status == "True"));
+            if placed { ContainerState::Initiated } else { ContainerState::Scheduled }
+        }
+    }
+}
+
+/// Why a run failed, in words, from its Job's conditions and its latest pod.
+pub fn failure_reason(job: &Job, pod: Option<&Pod>) -> Option<String> {
+    let failed = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|conditions| conditions.iter().find(|c| c.type_ == "Failed" && c.status == "True"));
+    if failed.is_some_and(|condition| condition.reason.as_deref() == Some("DeadlineExceeded")) {
+        return Some("deadline exceeded: the run took longer than its activeDeadlineSeconds".to_owned());
+    }
+    if let Some(reason) = pod.and_then(pod_failure) {
+        return Some(reason);
+    }
+    failed.map(|condition| match (&condition.reason, &condition.message) {
+        (Some(reason), Some(message)) => format!("{reason}: {message}"),
+        (Some(reason), None) => reason.clone(),
+        _ => "failed".to_owned(),
+    })
+}
+
+fn pod_failure(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    if status.reason.as_deref() == Some("Evicted") {
+        return Some(
+            format!("evicted: {}", status.message.clone().unwrap_or_default()).trim_end_matches(": ").to_owned(),
+        );
+    }
+    for container in statuses(pod, true).iter().chain(statuses(pod, false)) {
+        let state = container.state.as_ref();
+        if let Some(waiting) = state.and_then(|state| state.waiting.as_ref())
+            && let Some(reason) = waiting.reason.as_deref().filter(|reason| START_FAILURES.contains(reason))
+        {
+            let what = if reason.contains("Image") { "image pull error" } else { "cannot start" };
+            return Some(format!("{what}: {reason} ({})", waiting.message.clone().unwrap_or_default()));
+        }
+        let Some(ended) = state.and_then(|state| state.terminated.as_ref()).filter(|ended| ended.exit_code != 0) else {
+            continue;
+        };
+        if container.name == manifests::FETCH {
+            let message = ended.message.clone().unwrap_or_default();
+            return Some(if message.starts_with("fetch failed") {
+                message
+            } else {
+                format!("fetch failed: exit code {}", ended.exit_code)
+            });
+        }
+        if ended.reason.as_deref() == Some("OOMKilled") {
+            return Some("out of memory (OOMKilled)".to_owned());
+        }
+        return Some(format!("exited with code {}", ended.exit_code));
+    }
+    None
+}
+
+fn runner_exit_code(pod: &Pod) -> Option<i32> {
+    statuses(pod, false)
+        .iter()
+        .find(|c| c.name == manifests::RUNNER)
+        .and_then(|c| c.state.as_ref()?.terminated.as_ref())
+        .map(|t| t.exit_code)
+}
+
+pub fn run(job: &Job, pods: &[Pod]) -> Run {
+    let pod = pods.first();
+    let finished = job_finished(job);
+    let status = job.status.as_ref();
+    let state = match finished {
+        Some(true) => RunState::Succeeded,
+        Some(false) => RunState::Failed,
+        None if status.and_then(|s| s.active).unwrap_or(0) > 0
+            && pod.is_some_and(|p| container_state(Some(p)) == ContainerState::Running) =>
+        {
+            RunState::Running
+        }
+        None => RunState::Pending,
+    };
+    let manual = job
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(manifests::INSTANTIATE_ANNOTATION.0))
+        .is_some_and(|v| v == manifests::INSTANTIATE_ANNOTATION.1);
+    let mut container_state = container_state(pod);
+    if finished == Some(false) {
+        container_state = ContainerState::Failed;
+    }
+    Run {
+        name: job.metadata.name.clone().unwrap_or_default(),
+        state,
+        container_state,
+        manual,
+        started_at: time(status.and_then(|s| s.start_time.as_ref())),
+        finished_at: time(status.and_then(|s| s.completion_time.as_ref())).or_else(|| {
+            finished
+                .and_then(|_| {
+                    status?.conditions.as_ref()?.iter().find(|c| c.status == "True")?.last_transition_time.as_ref()
+                })
+                .and_then(|t| time(Some(t)))
+        }),
+        exit_code: pod.and_then(runner_exit_code),
+        failure_reason: if finished == Some(true) { None } else { failure_reason(job, pod) },
+        pod: pod.and_then(|pod| pod.metadata.name.clone()),
+    }
+}
+
+/// The runs of one deployment, newest first.
+pub fn runs(jobs: Vec<Job>, pods: Vec<Pod>) -> Vec<Run> {
+    let by_job = pods_by_job(pods);
+    let mut jobs = jobs;
+    jobs.sort_by_key(|job| {
+        std::cmp::Reverse((time(job.metadata.creation_timestamp.as_ref()), job.metadata.name.clone()))
+    });
+    jobs.iter()
+        .map(|job| {
+            run(
+                job,
+                by_job.get(job.metadata.name.as_deref().unwrap_or_default()).map(Vec::as_slice).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The list line of `workload`, given its latest pod.
+pub fn summary(workload: &Workload, latest_pod: Option<&Pod>, now: DateTime<Utc>) -> DeploymentSummary {
+    let spec = kept_spec(workload);
+    let meta = workload.metadata();
+    let resource = spec.as_ref().map(|spec| {
+        let r = &spec.resource;
+        format!("{}/{}:{}:{}", r.repository, r.group, r.name, r.version)
+    });
+    let (state, schedule, time_zone, last_run, next_run) = match workload {
+        Workload::CronJob(cron_job) => cron_job_view(cron_job, now),
+        Workload::Job(job) => {
+            let state = if job_finished(job).is_some() { DeploymentState::Inactive } else { DeploymentState::Active };
+            (state, None, None, time(job.status.as_ref().and_then(|s| s.start_time.as_ref())), None)
+        }
+    };
+    let mut container_state = container_state(latest_pod);
+    if let Workload::Job(job) = workload
+        && job_finished(job) == Some(false)
+    {
+        container_state = ContainerState::Failed;
+    }
+    DeploymentSummary {
+        name: meta.name.clone().unwrap_or_default(),
+        kind: workload.kind(),
+        deployed_at: annotation(workload, manifests::DEPLOYED_AT_ANNOTATION)
+            .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
+            .map(|at| at.with_timezone(&Utc)),
+        deployed_by: annotation(workload, manifests::DEPLOYED_BY_ANNOTATION),
+        owner: annotation(workload, manifests::OWNER_ANNOTATION),
+        state,
+        container_state,
+        image: spec.as_ref().map(|spec| spec.runner.image.clone()).unwrap_or_default(),
+        resource: resource.unwrap_or_default(),
+        schedule,
+        time_zone,
+        last_run,
+        next_run,
+        revision: revision_of(workload),
+        description: spec.and_then(|spec| spec.description),
+    }
+}
+
+type CronView = (DeploymentState, Option<String>, Option<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn cron_job_view(cron_job: &CronJob, now: DateTime<Utc>) -> CronView {
+    let spec = cron_job.spec.as_ref();
+    let suspended = spec.and_then(|spec| spec.suspend).unwrap_or(false);
+    let pattern = spec.map(|spec| spec.schedule.clone());
+    let zone_name = spec.and_then(|spec| spec.time_zone.clone());
+    let zone = zone_name.as_deref().map_or(Ok(chrono_tz::UTC), schedule::time_zone);
+    let next_run = match (&pattern, zone, suspended) {
+        (Some(pattern), Ok(zone), false) => schedule::parse(pattern).ok().and_then(|cron| cron.next_after(now, zone)),
+        _ => None,
+    };
+    let last_run = time(cron_job.status.as_ref().and_then(|s| s.last_schedule_time.as_ref()));
+    let state = if suspended { DeploymentState::Inactive } else { DeploymentState::Active };
+    (state, pattern, zone_name, last_run, next_run)
+}
+
+/// The newest pod of the newest Job of each deployment (by the deployment label).
+pub fn latest_pods(pods: Vec<Pod>) -> BTreeMap<String, Pod> {
+    let mut latest: BTreeMap<String, Pod> = BTreeMap::new();
+    for pod in pods {
+        let Some(deployment) = pod.metadata.labels.as_ref().and_then(|l| l.get(manifests::DEPLOYMENT_LABEL)).cloned()
+        else {
+            continue;
+        };
+        let newer = latest.get(&deployment).is_none_or(|current| {
+            time(pod.metadata.creation_timestamp.as_ref()) > time(current.metadata.creation_timestamp.as_ref())
+        });
+        if newer {
+            latest.insert(deployment, pod);
+        }
+    }
+    latest
+}
