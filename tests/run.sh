@@ -2,7 +2,8 @@
 # Runs every check and test of the workspace against real servers: formatting and lints, the dev
 # command end to end, then the test suite against the machine's Postgres (tests create their own
 # databases) and a Kafka-compatible broker started here for the run. Installs what is missing
-# (cargo-nextest, tansu, diesel_cli, Debian packages) and cleans up after itself, test databases
+# (cargo-nextest, tansu, diesel_cli, Debian packages, Airflow and the Kubernetes schemas in Python
+# virtualenvs) and cleans up after itself, test databases
 # included. Arguments go to
 # `cargo nextest run`.
 set -euo pipefail
@@ -15,6 +16,7 @@ ensure_postgres
 ensure_nextest
 ensure_tansu
 ensure_diesel_cli
+ensure_python_tools
 drop_test_databases
 
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-test.XXXXXX")

@@ -25,6 +25,32 @@ ensure_curl() {
     command -v curl >/dev/null || apt_install curl
 }
 
+# What the job-deployer's tests run besides Rust: unzip and sha256sum for the fetch script, the
+# Kubernetes schemas (kubernetes-validate) and Airflow 2 and 3 with the cncf-kubernetes provider,
+# each in a virtualenv kept under ~/.cache (about a minute each to install, once). Exports
+# KUBERNETES_VALIDATE, AIRFLOW2_PYTHON and AIRFLOW3_PYTHON for the tests.
+PYTHON_TOOLS_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/job-orchestrator
+ensure_python_tools() {
+    command -v unzip >/dev/null || apt_install unzip
+    python_venv airflow2 "apache-airflow==2.11.2" "apache-airflow-providers-cncf-kubernetes==10.25.0" "kubernetes-validate==1.37.0"
+    python_venv airflow3 "apache-airflow==3.3.2" "apache-airflow-providers-cncf-kubernetes==10.25.0"
+    export KUBERNETES_VALIDATE="$PYTHON_TOOLS_DIR/airflow2/bin/kubernetes-validate"
+    export AIRFLOW2_PYTHON="$PYTHON_TOOLS_DIR/airflow2/bin/python"
+    export AIRFLOW3_PYTHON="$PYTHON_TOOLS_DIR/airflow3/bin/python"
+}
+
+# A virtualenv named $1 holding the packages that follow, reinstalled when the list changes.
+python_venv() {
+    local name=$1 dir="$PYTHON_TOOLS_DIR/$1"
+    shift
+    [ "$(cat "$dir/.requirements" 2>/dev/null)" = "$*" ] && return
+    say "installing $* into $dir (about a minute, once)"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+    echo "$*" >"$dir/.requirements"
+}
+
 # The test runner.
 ensure_nextest() {
     cargo nextest --version >/dev/null 2>&1 && return

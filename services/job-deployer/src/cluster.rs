@@ -64,10 +64,12 @@ impl Cluster {
     /// The deployment named `name`: its CronJob, else its Job.
     pub async fn find(&self, name: &str) -> Result<Option<Workload>, ApiError> {
         let doing = "read the deployment";
-        if let Some(cron_job) = self.api::<CronJob>().get_opt(name).await.map_err(|e| ApiError::kubernetes(e, doing))? {
+        if let Some(cron_job) =
+            self.api::<CronJob>().get_opt(name).await.map_err(|e| ApiError::kubernetes(&e, doing))?
+        {
             return Ok(Some(Workload::CronJob(Box::new(cron_job))).filter(is_ours));
         }
-        let job = self.api::<Job>().get_opt(name).await.map_err(|e| ApiError::kubernetes(e, doing))?;
+        let job = self.api::<Job>().get_opt(name).await.map_err(|e| ApiError::kubernetes(&e, doing))?;
         Ok(job.map(|job| Workload::Job(Box::new(job))).filter(is_ours))
     }
 
@@ -84,20 +86,20 @@ impl Cluster {
             Workload::Job(job) => {
                 let mut job = job.as_ref().clone();
                 job.metadata.resource_version = resource_version;
-                Workload::Job(Box::new(self.apply_object(&job).await.map_err(|e| ApiError::kubernetes(e, doing))?))
+                Workload::Job(Box::new(self.apply_object(&job).await.map_err(|e| ApiError::kubernetes(&e, doing))?))
             }
             Workload::CronJob(cron_job) => {
                 let mut cron_job = cron_job.as_ref().clone();
                 cron_job.metadata.resource_version = resource_version;
                 Workload::CronJob(Box::new(
-                    self.apply_object(&cron_job).await.map_err(|e| ApiError::kubernetes(e, doing))?,
+                    self.apply_object(&cron_job).await.map_err(|e| ApiError::kubernetes(&e, doing))?,
                 ))
             }
         })
     }
 
     pub async fn apply_secret(&self, secret: &Secret) -> Result<(), ApiError> {
-        self.apply_object(secret).await.map(|_| ()).map_err(|e| ApiError::kubernetes(e, "apply a Secret"))
+        self.apply_object(secret).await.map(|_| ()).map_err(|e| ApiError::kubernetes(&e, "apply a Secret"))
     }
 
     async fn apply_object<K>(&self, object: &K) -> Result<K, kube::Error>
@@ -122,7 +124,7 @@ impl Cluster {
         };
         match deleted {
             Err(error) if is_not_found(&error) => Err(ApiError::not_found(name)),
-            other => other.map_err(|e| ApiError::kubernetes(e, "delete the deployment")),
+            other => other.map_err(|e| ApiError::kubernetes(&e, "delete the deployment")),
         }
     }
 
@@ -139,14 +141,14 @@ impl Cluster {
                 .delete_collection(&DeleteParams::background(), &list)
                 .await
                 .map(|_| ())
-                .map_err(|e| ApiError::kubernetes(e, doing));
+                .map_err(|e| ApiError::kubernetes(&e, doing));
         }
-        let found = secrets.list_metadata(&list).await.map_err(|e| ApiError::kubernetes(e, doing))?;
+        let found = secrets.list_metadata(&list).await.map_err(|e| ApiError::kubernetes(&e, doing))?;
         for name in
             found.items.into_iter().filter_map(|secret| secret.metadata.name).filter(|name| !keep.contains(name))
         {
             match secrets.delete(&name, &DeleteParams::background()).await {
-                Err(error) if !is_not_found(&error) => return Err(ApiError::kubernetes(error, doing)),
+                Err(error) if !is_not_found(&error) => return Err(ApiError::kubernetes(&error, doing)),
                 _ => {}
             }
         }
@@ -159,7 +161,7 @@ impl Cluster {
         K::DynamicType: Default,
     {
         let list = ListParams::default().labels(&selector(labels));
-        self.api::<K>().list(&list).await.map(|list| list.items).map_err(|e| ApiError::kubernetes(e, doing))
+        self.api::<K>().list(&list).await.map(|list| list.items).map_err(|e| ApiError::kubernetes(&e, doing))
     }
 
     /// Records a revision. Created, not applied: a revision is never rewritten.
@@ -167,7 +169,7 @@ impl Cluster {
         match self.api::<Secret>().create(&PostParams::default(), secret).await {
             // A retry of the same change finds its record already there.
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-            other => other.map(|_| ()).map_err(|e| ApiError::kubernetes(e, "record the revision")),
+            other => other.map(|_| ()).map_err(|e| ApiError::kubernetes(&e, "record the revision")),
         }
     }
 
@@ -175,7 +177,7 @@ impl Cluster {
         self.api::<Secret>()
             .get_opt(&manifests::revision_secret_name(deployment, revision))
             .await
-            .map_err(|e| ApiError::kubernetes(e, "read a revision"))
+            .map_err(|e| ApiError::kubernetes(&e, "read a revision"))
     }
 
     /// Suspends or resumes a CronJob with a merge patch: suspension is state, not a new revision.
@@ -191,7 +193,7 @@ impl Cluster {
                 &Patch::Merge(&patch),
             )
             .await
-            .map_err(|e| ApiError::kubernetes(e, if suspend { "suspend the CronJob" } else { "resume the CronJob" }))
+            .map_err(|e| ApiError::kubernetes(&e, if suspend { "suspend the CronJob" } else { "resume the CronJob" }))
     }
 
     /// Starts a run by hand.
@@ -199,11 +201,11 @@ impl Cluster {
         self.api::<Job>()
             .create(&PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PostParams::default() }, job)
             .await
-            .map_err(|e| ApiError::kubernetes(e, "start a run"))
+            .map_err(|e| ApiError::kubernetes(&e, "start a run"))
     }
 
     pub async fn logs(&self, pod: &str, params: &LogParams) -> Result<String, ApiError> {
-        self.api::<Pod>().logs(pod, params).await.map_err(|e| ApiError::kubernetes(e, "read the logs"))
+        self.api::<Pod>().logs(pod, params).await.map_err(|e| ApiError::kubernetes(&e, "read the logs"))
     }
 
     pub async fn log_stream(
@@ -211,7 +213,7 @@ impl Cluster {
         pod: &str,
         params: &LogParams,
     ) -> Result<impl futures_util::AsyncBufRead + use<>, ApiError> {
-        self.api::<Pod>().log_stream(pod, params).await.map_err(|e| ApiError::kubernetes(e, "follow the logs"))
+        self.api::<Pod>().log_stream(pod, params).await.map_err(|e| ApiError::kubernetes(&e, "follow the logs"))
     }
 }
 

@@ -49,8 +49,8 @@ impl ApiError {
     }
 
     /// A failed call to the Kubernetes API that no caller-specific answer (404, 409) took.
-    pub fn kubernetes(error: kube::Error, doing: &str) -> ApiError {
-        match &error {
+    pub fn kubernetes(error: &kube::Error, doing: &str) -> ApiError {
+        match error {
             kube::Error::Api(status) if status.code == 403 => {
                 tracing::error!(%error, doing, "Kubernetes refused the deployer's service account");
                 ApiError::BadGateway(ErrorBody::new(

@@ -115,8 +115,9 @@ pub fn run_with(settings: Settings, listener: TcpListener, cluster: Option<Clust
             async move { cluster.ping().await }
         });
     }
-    let state = web::Data::new(api::State { cluster, settings: settings.deployer.clone() });
-    Service::new(NAME, ApiDoc::openapi()).readiness(readiness).serve(listener, &settings.server, move |config| {
+    let Settings { server, deployer, .. } = settings;
+    let state = web::Data::new(api::State { cluster, settings: deployer });
+    Service::new(NAME, ApiDoc::openapi()).readiness(readiness).serve(listener, &server, move |config| {
         config.app_data(state.clone()).configure(api::routes);
     })
 }

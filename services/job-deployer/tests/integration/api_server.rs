@@ -102,7 +102,11 @@ pub fn not_found(resource: &str, name: &str) -> Value {
     status(404, "NotFound", &format!("{resource} \"{name}\" not found"))
 }
 
-/// An empty list of `kind`.
+/// A list of `kind` holding `items`.
 pub fn list(kind: &str, items: Vec<Value>) -> Value {
-    json!({"kind": format!("{kind}List"), "apiVersion": if kind == "Pod" || kind == "Secret" { "v1" } else { "batch/v1" }, "metadata": {"resourceVersion": "7"}, "items": items})
+    let api_version = if kind == "Pod" || kind == "Secret" { "v1" } else { "batch/v1" };
+    let mut list =
+        json!({"kind": format!("{kind}List"), "apiVersion": api_version, "metadata": {"resourceVersion": "7"}});
+    list["items"] = Value::Array(items);
+    list
 }

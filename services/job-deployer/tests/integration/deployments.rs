@@ -188,23 +188,25 @@ async fn kubernetes_failures_are_told_apart_and_never_leak_internals() {
 }
 
 fn pod(name: &str, job: &str, created: &str, status: Value) -> Value {
-    json!({
+    let mut pod = json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": "jobs", "creationTimestamp": created,
             "labels": {"job-orchestrator.io/deployment": "sales-etl", "app.kubernetes.io/managed-by": "job-orchestrator"},
             "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": job, "uid": format!("uid-{job}")}]},
         "spec": {"containers": [{"name": "runner", "image": "x"}]},
-        "status": status
-    })
+    });
+    pod["status"] = status;
+    pod
 }
 
 fn job(name: &str, created: &str, status: Value) -> Value {
-    json!({
+    let mut job = json!({
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": name, "namespace": "jobs", "creationTimestamp": created, "labels": {"job-orchestrator.io/deployment": "sales-etl"}},
         "spec": {"template": {"spec": {"containers": [{"name": "runner", "image": "x"}]}}},
-        "status": status
-    })
+    });
+    job["status"] = status;
+    job
 }
 
 fn terminated(name: &str, code: i32, reason: &str, message: &str) -> Value {

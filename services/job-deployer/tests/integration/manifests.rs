@@ -222,3 +222,18 @@ fn an_unscheduled_deployment_becomes_a_job_named_after_its_artifact() {
     assert!(manifests::credentials(&spec, &context()).is_empty());
     assert_valid_for_kubernetes(&[job]);
 }
+
+#[test]
+fn the_deployers_role_is_valid_and_grants_no_more_than_its_calls() {
+    let rbac = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/kubernetes/job-deployer-rbac.yaml");
+    let output = Command::new(tools::program("KUBERNETES_VALIDATE"))
+        .args(["-k", "1.34.0", "--strict"])
+        .arg(&rbac)
+        .output()
+        .unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{report}");
+    assert_eq!(report.matches("passed").count(), 3, "{report}");
+    let text = std::fs::read_to_string(rbac).unwrap();
+    assert!(!text.contains("ClusterRole") && !text.contains("\"*\""), "one namespace, no wildcard");
+}
