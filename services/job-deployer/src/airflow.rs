@@ -91,9 +91,10 @@ pub fn dag(spec: &DeploymentSpec, options: &Options) -> String {
     for (index, mount) in spec.mounts.iter().enumerate() {
         let secret = mount.secret_name.clone().unwrap_or_else(|| manifests::credentials_secret_name(name, index));
         volumes.push(format!(
-            "k8s.V1Volume(name=\"smb-{index}\", csi=k8s.V1CSIVolumeSource(driver=\"smb.csi.k8s.io\", read_only={}, volume_attributes={{\"source\": {}}}, node_publish_secret_ref=k8s.V1LocalObjectReference(name={})))",
+            "k8s.V1Volume(name=\"smb-{index}\", csi=k8s.V1CSIVolumeSource(driver=\"smb.csi.k8s.io\", read_only={}, volume_attributes={{\"source\": {}, \"secretName\": {}}}, node_publish_secret_ref=k8s.V1LocalObjectReference(name={})))",
             py_bool(mount.read_only),
             py(&mount.source),
+            py(&secret),
             py(&secret)
         ));
         mounts.push(format!(

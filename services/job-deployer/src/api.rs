@@ -183,7 +183,8 @@ pub async fn create_deployment(
     body: web::Json<DeploymentSpec>,
 ) -> Result<HttpResponse, ApiError> {
     let cluster = cluster(&state)?;
-    let spec = validate::validate(body.into_inner(), None).map_err(ApiError::Invalid)?;
+    let spec =
+        validate::validate(body.into_inner(), None, state.settings.nexus_url.as_deref()).map_err(ApiError::Invalid)?;
     let name = manifests::name_of(&spec).to_owned();
     if cluster.find(&name).await?.is_some() {
         return Err(ApiError::conflict(
@@ -301,7 +302,8 @@ pub async fn update_deployment(
     body: web::Json<DeploymentSpec>,
 ) -> Result<HttpResponse, ApiError> {
     let cluster = cluster(&state)?;
-    let spec = validate::validate(body.into_inner(), Some(&name)).map_err(ApiError::Invalid)?;
+    let spec = validate::validate(body.into_inner(), Some(&name), state.settings.nexus_url.as_deref())
+        .map_err(ApiError::Invalid)?;
     let existing = cluster.get(&name).await?;
     let workload = deploy(cluster, &state.settings, spec, &caller(&request), Some(existing), "changed").await?;
     Ok(HttpResponse::Ok().json(detail(cluster, workload).await?))
@@ -391,7 +393,7 @@ pub async fn rollback(
         .ok_or_else(|| {
             ApiError::NotFound(ErrorBody::new("revision_not_found", format!("'{name}' has no revision {number}")))
         })?;
-    let spec = validate::validate(spec, Some(&name)).map_err(ApiError::Invalid)?;
+    let spec = validate::validate(spec, Some(&name), state.settings.nexus_url.as_deref()).map_err(ApiError::Invalid)?;
     let change = format!("rollback to {number}");
     let workload = deploy(cluster, &state.settings, spec, &caller(&request), Some(existing), &change).await?;
     Ok(HttpResponse::Ok().json(detail(cluster, workload).await?))

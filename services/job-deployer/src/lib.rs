@@ -45,6 +45,9 @@ pub struct DeployerSettings {
     /// `JOB_DEPLOYER_NEXUS_SECRET`: a Secret of the namespace with `username` and `password` for
     /// Nexus; downloads are anonymous when absent.
     pub nexus_secret: Option<String>,
+    /// `JOB_DEPLOYER_NEXUS_URL`: when set, every `downloadUrl` must start with it (set it whenever
+    /// the Nexus Secret is set: the credentials go to the download's host).
+    pub nexus_url: Option<String>,
 }
 
 impl Settings {
@@ -55,6 +58,7 @@ impl Settings {
             deployer: DeployerSettings {
                 fetch_image: env.get_or("JOB_DEPLOYER_FETCH_IMAGE", "curlimages/curl:8.11.1".to_owned())?,
                 nexus_secret: env.optional("JOB_DEPLOYER_NEXUS_SECRET")?,
+                nexus_url: env.optional("JOB_DEPLOYER_NEXUS_URL")?,
             },
         })
     }

@@ -250,7 +250,11 @@ fn smb_volume(deployment: &str, index: usize, mount: &Mount) -> (Volume, VolumeM
         csi: Some(CSIVolumeSource {
             driver: SMB_DRIVER.to_owned(),
             read_only: Some(mount.read_only),
-            volume_attributes: Some(BTreeMap::from([("source".to_owned(), mount.source.clone())])),
+            // The SMB CSI driver reads an inline volume's credentials from `secretName`.
+            volume_attributes: Some(BTreeMap::from([
+                ("source".to_owned(), mount.source.clone()),
+                ("secretName".to_owned(), secret.clone()),
+            ])),
             node_publish_secret_ref: Some(LocalObjectReference { name: secret }),
             ..CSIVolumeSource::default()
         }),

@@ -54,7 +54,13 @@ impl Problems {
 
 /// Checks `spec` and gives it its name (generated from the artifact's name when absent). `name` is
 /// the name from the URL for a change (`PUT`), which the spec may repeat but not contradict.
-pub fn validate(mut spec: DeploymentSpec, name: Option<&str>) -> Result<DeploymentSpec, Vec<Problem>> {
+/// `nexus_url`, when set, is where every download must come from: the fetch step sends the Nexus
+/// credentials to the download's host, which must not be any host a user names.
+pub fn validate(
+    mut spec: DeploymentSpec,
+    name: Option<&str>,
+    nexus_url: Option<&str>,
+) -> Result<DeploymentSpec, Vec<Problem>> {
     let mut problems = Problems::default();
     let max_name = if spec.schedule.is_some() { names::MAX_CRONJOB_NAME } else { names::MAX_LABEL };
     match (name, spec.name.as_deref()) {
@@ -79,6 +85,16 @@ pub fn validate(mut spec: DeploymentSpec, name: Option<&str>) -> Result<Deployme
         problems.add("description", format!("is longer than {MAX_DESCRIPTION} characters"));
     }
     resource(&mut spec, &mut problems);
+    let url_checked = !problems.0.iter().any(|problem| problem.field == "resource.downloadUrl");
+    if let Some(nexus) = nexus_url
+        && url_checked
+        && !spec.resource.download_url.starts_with(nexus)
+    {
+        problems.add(
+            "resource.downloadUrl",
+            format!("'{}' is not on the Nexus the deployer fetches from ({nexus})", spec.resource.download_url),
+        );
+    }
     runner(&spec, &mut problems);
     if let Some(schedule) = &spec.schedule {
         cron(schedule, &mut problems);
@@ -105,6 +121,12 @@ fn resource(spec: &mut DeploymentSpec, problems: &mut Problems) {
         url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split('/').next());
     if host.is_none_or(str::is_empty) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         problems.add("resource.downloadUrl", format!("'{url}' is not an http(s) URL"));
+    } else if host.is_some_and(|host| host.contains('@')) {
+        // It would be kept in annotations, revisions and answers: credentials come from a Secret.
+        problems.add(
+            "resource.downloadUrl",
+            "must not hold credentials (user:password@); the deployer's Nexus Secret gives them",
+        );
     }
     let checksum = &mut resource.checksum;
     checksum.value = checksum.value.trim().to_ascii_lowercase();

@@ -67,7 +67,7 @@ fn dags(dir: &Path) -> Vec<std::path::PathBuf> {
     hostile["description"] = json!("\"\"\" + __import__('os').system('touch /tmp/pwned') + r'''\\");
     hostile["runner"]["args"] = json!(["it's \"quoted\" \\ and {braced} and \u{e9}t\u{e9}"]);
     for spec in [full_spec(), job_spec(), hostile] {
-        let spec = manifests::kept(&validate(serde_json::from_value(spec).unwrap(), None).unwrap());
+        let spec = manifests::kept(&validate(serde_json::from_value(spec).unwrap(), None, None).unwrap());
         let file = dir.join(format!("{}.py", manifests::name_of(&spec).replace('-', "_")));
         std::fs::write(&file, airflow::dag(&spec, &options)).unwrap();
         files.push(file);
@@ -177,7 +177,7 @@ fn exported_dags_load_in_airflow_3() {
 async fn the_airflow_export_is_served_from_the_deployed_spec() {
     let (cluster, mut api) = api_server::cluster();
     let server = server(Some(cluster)).await;
-    let spec = validate(serde_json::from_value(full_spec()).unwrap(), None).unwrap();
+    let spec = validate(serde_json::from_value(full_spec()).unwrap(), None, None).unwrap();
     let context = Context {
         namespace: "jobs",
         fetch_image: "curlimages/curl:8.11.1",

@@ -69,6 +69,8 @@ async fn a_deployment_is_applied_with_its_secrets_and_revision_and_not_deployed_
     assert_eq!(response.status(), 409);
     assert_eq!(response.json::<Value>().await.unwrap()["code"], "deployment_exists");
     api.expect_nothing().await;
+
+    api.expect_nothing().await;
     server.stop().await;
 }
 

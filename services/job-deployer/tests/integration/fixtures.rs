@@ -49,7 +49,7 @@ pub fn job_spec() -> Value {
         "resource": {
             "repository": "releases", "group": "com.example", "name": "Report_Builder", "version": "2.0.0",
             "path": "com/example/Report_Builder/2.0.0/Report_Builder-2.0.0.jar",
-            "downloadUrl": "http://nexus.example.com/repository/releases/com/example/Report_Builder/2.0.0/Report_Builder-2.0.0.jar",
+            "downloadUrl": "https://nexus.example.com/repository/releases/com/example/Report_Builder/2.0.0/Report_Builder-2.0.0.jar",
             "checksum": {"algorithm": "sha1", "value": "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"}
         },
         "runner": {"image": "eclipse-temurin:21-jre", "command": ["java", "-jar", "$(JOB_RESOURCE)"]}
@@ -57,7 +57,11 @@ pub fn job_spec() -> Value {
 }
 
 pub fn settings() -> DeployerSettings {
-    DeployerSettings { fetch_image: "curlimages/curl:8.11.1".to_owned(), nexus_secret: Some("nexus-reader".to_owned()) }
+    DeployerSettings {
+        fetch_image: "curlimages/curl:8.11.1".to_owned(),
+        nexus_secret: Some("nexus-reader".to_owned()),
+        nexus_url: Some("https://nexus.example.com/".to_owned()),
+    }
 }
 
 /// The service, talking to `cluster`.

@@ -25,7 +25,7 @@ fn context() -> Context<'static> {
 }
 
 fn checked(spec: Value) -> DeploymentSpec {
-    validate(serde_json::from_value(spec).unwrap(), None).unwrap()
+    validate(serde_json::from_value(spec).unwrap(), None, None).unwrap()
 }
 
 fn json_of(workload: &Workload) -> Value {
@@ -130,9 +130,9 @@ fn a_scheduled_deployment_becomes_a_cronjob_with_its_fetch_step_mounts_and_label
         json!([
             {"name": "resource", "emptyDir": {}},
             {"name": "smb-0", "csi": {"driver": "smb.csi.k8s.io", "readOnly": false,
-                "volumeAttributes": {"source": "//files.example.com/exports"}, "nodePublishSecretRef": {"name": "sales-etl-smb-0"}}},
+                "volumeAttributes": {"source": "//files.example.com/exports", "secretName": "sales-etl-smb-0"}, "nodePublishSecretRef": {"name": "sales-etl-smb-0"}}},
             {"name": "smb-1", "csi": {"driver": "smb.csi.k8s.io", "readOnly": true,
-                "volumeAttributes": {"source": "//files.example.com/archive"}, "nodePublishSecretRef": {"name": "archive-smb"}}}
+                "volumeAttributes": {"source": "//files.example.com/archive", "secretName": "archive-smb"}, "nodePublishSecretRef": {"name": "archive-smb"}}}
         ])
     );
     let fetch = &pod["initContainers"][0];

@@ -82,6 +82,22 @@ async fn every_problem_of_a_spec_is_answered_with_its_field_and_nothing_reaches_
     );
 
     // A CronJob's name leaves room for the controller's suffix; a Job's may be longer.
+    // Downloads come from the deployer's Nexus, without credentials in the URL.
+    for (url, why) in [
+        ("https://attacker.example.com/x.zip", "not on the Nexus"),
+        ("https://u:p@nexus.example.com/x.zip", "must not hold credentials"),
+    ] {
+        let mut spec = full_spec();
+        spec["resource"]["downloadUrl"] = json!(url);
+        let body: Value =
+            server.client.post(server.url("/v1/deployments")).json(&spec).send().await.unwrap().json().await.unwrap();
+        let found = problems(&body);
+        assert!(
+            found.iter().any(|(field, message)| field == "resource.downloadUrl" && message.contains(why)),
+            "{url}: {found:?}"
+        );
+    }
+
     let mut spec = full_spec();
     spec["name"] = json!("a".repeat(53));
     let body: Value =
