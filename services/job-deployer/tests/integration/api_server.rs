@@ -44,11 +44,13 @@ impl ApiServer {
         let content_type = request.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned());
         let bytes = request.into_body().collect_bytes().await.unwrap();
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
-        let response = Response::builder()
-            .status(status)
-            .header("content-type", "application/json")
-            .body(Body::from(serde_json::to_vec(&answer).unwrap()))
-            .unwrap();
+        // A string is answered as the text it is (a pod's log); anything else as JSON.
+        let (answer_type, answer) = match answer {
+            Value::String(text) => ("text/plain", text.into_bytes()),
+            other => ("application/json", serde_json::to_vec(&other).unwrap()),
+        };
+        let response =
+            Response::builder().status(status).header("content-type", answer_type).body(Body::from(answer)).unwrap();
         respond.send_response(response);
         Seen { content_type, body }
     }

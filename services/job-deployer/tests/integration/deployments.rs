@@ -358,7 +358,7 @@ async fn runs_say_why_they_failed_and_logs_come_from_the_latest_run() {
     .await;
     let response = logs.await.unwrap().unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.text().await.unwrap(), "\"line 1\\nline 2\\n\"");
+    assert_eq!(response.text().await.unwrap(), "line 1\nline 2\n");
 
     let response = server.get("/v1/deployments/sales-etl/logs?container=sidecar").await;
     assert_eq!(response.status(), 400);
