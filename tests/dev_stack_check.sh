@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the README's dev command as a person would, waits until it says the platform is up, checks
-# that every service's /readyz answers 200, presses Ctrl-C (SIGINT to the command) and checks that
-# everything it started has stopped: every port free again and its temporary directory gone.
+# that every service's /readyz answers 200, deploys the sample job and sees its first run succeed,
+# presses Ctrl-C (SIGINT to the command) and checks that everything it started has stopped: every
+# port free again and its temporary directory gone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=deploy/local/stack.sh
@@ -21,14 +22,15 @@ done
 [ "$all_free" -eq 1 ] || die "dev stack check: no free set of ports found"
 
 log=$(mktemp)
+data=$(mktemp -d)
 dev=
 # Whatever happens, the dev command does not outlive this check.
-trap '[ -z "$dev" ] || { kill -TERM "$dev" 2>/dev/null && wait "$dev"; } || true; rm -f "$log"' EXIT
+trap '[ -z "$dev" ] || { kill -TERM "$dev" 2>/dev/null && wait "$dev"; } || true; rm -rf "$log" "$data"' EXIT
 started=$SECONDS
 # Job control gives the command its own process group, as a terminal would; without it a
 # background command starts with SIGINT ignored and Ctrl-C could not be tested.
 set -m
-DEV_PORT_OFFSET=$offset KAFKA_PORT=$kafka deploy/local/dev.sh >"$log" 2>&1 &
+DEV_PORT_OFFSET=$offset KAFKA_PORT=$kafka DEV_DATA_DIR=$data deploy/local/dev.sh >"$log" 2>&1 &
 dev=$!
 set +m
 
@@ -50,6 +52,16 @@ for port in "${PORTS[@]}"; do
     code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((port + offset))/readyz" || true)
     [ "$code" = 200 ] || fail "/readyz on port $((port + offset)) answered $code"
 done
+deployer="http://127.0.0.1:$((8082 + offset))/v1/deployments"
+code=$(curl -s --max-time 10 -o "$data/answer" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d @"$data/samples/hello.json" "$deployer" || true)
+[ "$code" = 201 ] || fail "deploying the sample answered $code: $(cat "$data/answer")"
+sample_ran=0
+for _ in $(seq 1 120); do
+    curl -s --max-time 5 "$deployer/hello/runs" | grep -q '"state":"Succeeded"' && { sample_ran=1; break; }
+    sleep 0.5
+done
+[ $sample_ran -eq 1 ] || fail "the sample's first run did not succeed within 60 s: $(curl -s "$deployer/hello/runs")"
 stack_dir=$(sed -n 's/^  Logs *\(.*\)\/\*\.log$/\1/p' "$log")
 [ -d "$stack_dir" ] || fail "the banner names no log directory"
 
@@ -64,4 +76,4 @@ for port in "${PORTS[@]}" "$((kafka - offset))"; do
     port_is_free $((port + offset)) || fail "port $((port + offset)) is still taken after Ctrl-C"
 done
 [ ! -e "$stack_dir" ] || fail "$stack_dir was left behind"
-say "dev stack: up in ${up_after} s, 5 services ready, stopped by Ctrl-C in $((SECONDS - stopping)) s"
+say "dev stack: up in ${up_after} s, 5 services ready, the sample job ran, stopped by Ctrl-C in $((SECONDS - stopping)) s"

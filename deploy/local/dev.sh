@@ -3,8 +3,11 @@
 # Kafka-compatible broker (tansu, in memory) and a database in the local Postgres. It installs what
 # is missing, prints where to point a browser and a REST client, and stops everything on Ctrl-C.
 #
+# The job deployer runs deployments as local processes (its local runtime), keeping them, their runs
+# and logs under DEV_DATA_DIR, so that they outlive a restart; a sample job is ready to deploy there.
+#
 # Settings: DEV_PORT_OFFSET (added to every service's default port), KAFKA_PORT (default 9092),
-# LOG_FORMAT (default compact), RUST_LOG.
+# DEV_DATA_DIR (default ~/.local/share/job-orchestrator/dev), LOG_FORMAT (default compact), RUST_LOG.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=deploy/local/stack.sh
@@ -13,6 +16,7 @@ source deploy/local/stack.sh
 OFFSET=${DEV_PORT_OFFSET:-0}
 KAFKA_PORT=${KAFKA_PORT:-9092}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
+DEV_DATA_DIR=${DEV_DATA_DIR:-$HOME/.local/share/job-orchestrator/dev}
 # name:default port:settings prefix
 SERVICES=(
     auth-gateway:8080:AUTH_GATEWAY
@@ -23,6 +27,7 @@ SERVICES=(
 )
 
 ensure_curl
+ensure_unzip
 ensure_postgres
 ensure_tansu
 say "building the services"
@@ -44,6 +49,9 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 ensure_database job_orchestrator_dev
+sample_deployment "$DEV_DATA_DIR/samples"
+export JOB_DEPLOYER_RUNTIME=${JOB_DEPLOYER_RUNTIME:-local}
+export JOB_DEPLOYER_LOCAL_DIR=${JOB_DEPLOYER_LOCAL_DIR:-$DEV_DATA_DIR/job-deployer}
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export DATABASE_URL="$POSTGRES_URL_BASE/job_orchestrator_dev"
 export LOG_FORMAT=${LOG_FORMAT:-compact}
@@ -82,6 +90,11 @@ Job Orchestrator is up, with its embedded defaults.
                   job-history           $(url job-history 8086 /docs/)
                   job-history-consumer  $(url job-history-consumer 8087 /docs/)
                   auth-gateway          $(url auth-gateway 8080 /docs/)
+  Sample job    curl -X POST -H 'Content-Type: application/json' -d @$DEV_DATA_DIR/samples/hello.json \\
+                  '$(url job-deployer 8082 /v1/deployments)'
+                deploys deploy/local/samples/hello (every 20 s, as local processes); then see
+                  '$(url job-deployer 8082 /v1/deployments/hello/runs)' and '.../logs'
+  Deployments   $JOB_DEPLOYER_LOCAL_DIR (the deployer's local runtime)
   Broker        127.0.0.1:$KAFKA_PORT (tansu, in memory)
   Postgres      $DATABASE_URL
   Logs          $STACK_DIR/*.log

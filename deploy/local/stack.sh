@@ -25,13 +25,48 @@ ensure_curl() {
     command -v curl >/dev/null || apt_install curl
 }
 
+# The fetch script of the deployer's runs unpacks zip archives (curl, sha256sum and tar are in every
+# Debian).
+ensure_unzip() {
+    command -v unzip >/dev/null || apt_install unzip
+}
+
+# The dev stack's sample job, zipped into $1 with the deployment that runs it (hello.json).
+sample_deployment() {
+    local dir=$1 zip checksum
+    mkdir -p "$dir"
+    zip="$dir/hello-1.0.zip"
+    rm -f "$zip"
+    (cd deploy/local/samples && python3 -m zipfile -c "$zip" hello/)
+    checksum=$(sha256sum "$zip" | cut -d ' ' -f 1)
+    cat >"$dir/hello.json" <<JSON
+{
+  "name": "hello",
+  "description": "The dev stack's sample job",
+  "resource": {
+    "repository": "samples", "group": "org.example", "name": "hello", "version": "1.0",
+    "path": "org/example/hello/1.0/hello-1.0.zip",
+    "downloadUrl": "file://$zip",
+    "checksum": {"algorithm": "sha256", "value": "$checksum"}
+  },
+  "runner": {
+    "image": "busybox:1.37",
+    "command": ["sh", "\$(JOB_RESOURCE_DIR)/hello/run.sh"],
+    "env": [{"name": "GREETING", "value": "data team"}]
+  },
+  "schedule": {"cron": "*/20 * * * * *", "timeZone": "Europe/Paris", "concurrencyPolicy": "Forbid"},
+  "backoffLimit": 0
+}
+JSON
+}
+
 # What the job-deployer's tests run besides Rust: unzip and sha256sum for the fetch script, the
 # Kubernetes schemas (kubernetes-validate) and Airflow 2 and 3 with the cncf-kubernetes provider,
 # each in a virtualenv kept under ~/.cache (about a minute each to install, once). Exports
 # KUBERNETES_VALIDATE, AIRFLOW2_PYTHON and AIRFLOW3_PYTHON for the tests.
 PYTHON_TOOLS_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/job-orchestrator
 ensure_python_tools() {
-    command -v unzip >/dev/null || apt_install unzip
+    ensure_unzip
     python_venv airflow2 "apache-airflow==2.11.2" "apache-airflow-providers-cncf-kubernetes==10.25.0" "kubernetes-validate==1.37.0"
     python_venv airflow3 "apache-airflow==3.3.2" "apache-airflow-providers-cncf-kubernetes==10.25.0"
     export KUBERNETES_VALIDATE="$PYTHON_TOOLS_DIR/airflow2/bin/kubernetes-validate"

@@ -1,5 +1,7 @@
 //! `/healthz` says the process answers (no dependency is asked); `/readyz` asks every dependency the
 //! service registered and answers 503 while one of them fails, so that Kubernetes stops sending traffic.
+//! An advisory dependency is shown the same way but does not fail readiness: the service still
+//! serves without it (the deployer's events wait in a buffer while the broker is away).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -20,12 +22,13 @@ type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 /// The dependencies a service needs to serve: each a name and an async check.
 #[derive(Clone, Default)]
 pub struct Readiness {
-    checks: Vec<(&'static str, Check)>,
+    /// Each dependency, and whether its failure fails readiness.
+    checks: Vec<(&'static str, Check, bool)>,
 }
 
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.checks.iter().map(|(name, _)| name)).finish()
+        f.debug_list().entries(self.checks.iter().map(|(name, _, _)| name)).finish()
     }
 }
 
@@ -36,25 +39,37 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.checks.push((name, Arc::new(move || Box::pin(check()) as CheckFuture)));
+        self.checks.push((name, Arc::new(move || Box::pin(check()) as CheckFuture), true));
+        self
+    }
+
+    /// Adds a dependency whose failure `/readyz` reports (prefixed `degraded: `) without failing.
+    pub fn with_advisory<F, Fut>(mut self, name: &'static str, check: F) -> Readiness
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks.push((name, Arc::new(move || Box::pin(check()) as CheckFuture), false));
         self
     }
 
     /// Asks every dependency at once.
     pub async fn report(&self) -> ReadinessReport {
-        let answers = futures_util::future::join_all(self.checks.iter().map(|(name, check)| async move {
+        let answers = futures_util::future::join_all(self.checks.iter().map(|(name, check, required)| async move {
             let answer = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
                 Ok(Ok(())) => "ok".to_owned(),
                 Ok(Err(reason)) => reason,
                 Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
             };
-            (name.to_string(), answer)
+            let fine = answer == "ok";
+            let answer = if *required || fine { answer } else { format!("degraded: {answer}") };
+            (name.to_string(), answer, fine || !required)
         }))
         .await;
-        let ready = answers.iter().all(|(_, answer)| answer == "ok");
+        let ready = answers.iter().all(|(_, _, fine)| *fine);
         ReadinessReport {
             status: if ready { "ready" } else { "unready" }.to_owned(),
-            checks: answers.into_iter().collect(),
+            checks: answers.into_iter().map(|(name, answer, _)| (name, answer)).collect(),
         }
     }
 }

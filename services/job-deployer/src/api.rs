@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::cluster::Cluster;
 use crate::error::{ApiError, InvalidBody};
+use crate::local::{LocalRuntime, Log};
 use crate::manifests::{self, Context, DEPLOYMENT_LABEL, ROLE_LABEL, Workload};
 use crate::spec::{DeploymentSpec, EnvVar, WorkloadKind};
 use crate::status::{self, DeploymentDetail, DeploymentState, DeploymentSummary, Run};
@@ -26,8 +27,8 @@ pub const USER_HEADER: &str = "x-forwarded-user";
 const MAX_LIMIT: usize = 500;
 /// Lines of log answered when the caller sets no bound: a huge log is never sent whole unless
 /// asked (`all=true`).
-const DEFAULT_TAIL_LINES: i64 = 1000;
-const DEFAULT_LIMIT_BYTES: i64 = 5 * 1024 * 1024;
+pub(crate) const DEFAULT_TAIL_LINES: i64 = 1000;
+pub(crate) const DEFAULT_LIMIT_BYTES: i64 = 5 * 1024 * 1024;
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
@@ -56,10 +57,11 @@ fn cluster(state: &web::Data<State>) -> Result<&Cluster, ApiError> {
     })
 }
 
-/// What the handlers share.
+/// What the handlers share: the local runtime when it is the one configured, else the cluster.
 #[derive(Debug)]
 pub struct State {
     pub cluster: Option<Cluster>,
+    pub local: Option<LocalRuntime>,
     pub settings: DeployerSettings,
 }
 
@@ -161,6 +163,7 @@ fn detail_of(workload: &Workload, latest_pod: Option<&Pod>) -> DeploymentDetail 
         suspend_reason: status::annotation(workload, manifests::SUSPEND_REASON_ANNOTATION),
         spec: status::kept_spec(workload),
         active_runs,
+        warnings: Vec::new(),
     }
 }
 
@@ -182,6 +185,12 @@ pub async fn create_deployment(
     request: HttpRequest,
     body: web::Json<DeploymentSpec>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(local) = &state.local {
+        let (spec, warnings) = validate::validate_local(body.into_inner(), None, state.settings.nexus_url.as_deref())
+            .map_err(ApiError::Invalid)?;
+        let detail = local.deploy(spec, &caller(&request), "deployed", true).await?;
+        return Ok(HttpResponse::Created().json(DeploymentDetail { warnings, ..detail }));
+    }
     let cluster = cluster(&state)?;
     let spec =
         validate::validate(body.into_inner(), None, state.settings.nexus_url.as_deref()).map_err(ApiError::Invalid)?;
@@ -238,28 +247,18 @@ pub async fn list_deployments(
     state: web::Data<State>,
     query: Query<ListParamsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let cluster = cluster(&state)?;
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(50);
     if limit > MAX_LIMIT {
         return Err(ApiError::invalid("limit", format!("the parameter `limit` is {limit}; at most {MAX_LIMIT}")));
     }
     let offset = query.offset.unwrap_or(0);
-    let workload_labels = [(ROLE_LABEL, "workload")];
-    let cron_jobs: Vec<CronJob> = cluster.list(&workload_labels, "list the CronJobs").await?;
-    let jobs: Vec<Job> = cluster.list(&workload_labels, "list the Jobs").await?;
-    let pods: Vec<Pod> = cluster.list(&[], "list the pods").await?;
-    let latest = status::latest_pods(pods);
-    let now = Utc::now();
-    let workloads = cron_jobs
+    let summaries = match &state.local {
+        Some(local) => local.list().await,
+        None => summaries(cluster(&state)?).await?,
+    };
+    let mut deployments: Vec<DeploymentSummary> = summaries
         .into_iter()
-        .map(|c| Workload::CronJob(Box::new(c)))
-        .chain(jobs.into_iter().map(|j| Workload::Job(Box::new(j))));
-    let mut deployments: Vec<DeploymentSummary> = workloads
-        .map(|workload| {
-            let name = workload.metadata().name.clone().unwrap_or_default();
-            status::summary(&workload, latest.get(&name), now)
-        })
         .filter(|line| query.owner.as_ref().is_none_or(|owner| line.owner.as_ref() == Some(owner)))
         .filter(|line| query.kind.is_none_or(|kind| line.kind == kind))
         .filter(|line| query.state.is_none_or(|state| line.state == state))
@@ -270,6 +269,26 @@ pub async fn list_deployments(
     Ok(HttpResponse::Ok().json(DeploymentList { deployments: page, total, offset, limit }))
 }
 
+/// Every deployment's list line, from the Kubernetes objects.
+async fn summaries(cluster: &Cluster) -> Result<Vec<DeploymentSummary>, ApiError> {
+    let workload_labels = [(ROLE_LABEL, "workload")];
+    let cron_jobs: Vec<CronJob> = cluster.list(&workload_labels, "list the CronJobs").await?;
+    let jobs: Vec<Job> = cluster.list(&workload_labels, "list the Jobs").await?;
+    let pods: Vec<Pod> = cluster.list(&[], "list the pods").await?;
+    let latest = status::latest_pods(pods);
+    let now = Utc::now();
+    let workloads = cron_jobs
+        .into_iter()
+        .map(|c| Workload::CronJob(Box::new(c)))
+        .chain(jobs.into_iter().map(|j| Workload::Job(Box::new(j))));
+    Ok(workloads
+        .map(|workload| {
+            let name = workload.metadata().name.clone().unwrap_or_default();
+            status::summary(&workload, latest.get(&name), now)
+        })
+        .collect())
+}
+
 /// One deployment: its spec and status.
 #[utoipa::path(
     get, path = "/v1/deployments/{name}", tag = "deployments",
@@ -277,6 +296,9 @@ pub async fn list_deployments(
     responses((status = 200, body = DeploymentDetail), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn get_deployment(state: web::Data<State>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    if let Some(local) = &state.local {
+        return Ok(HttpResponse::Ok().json(local.get(&name).await?));
+    }
     let cluster = cluster(&state)?;
     let workload = cluster.get(&name).await?;
     Ok(HttpResponse::Ok().json(detail(cluster, workload).await?))
@@ -301,6 +323,13 @@ pub async fn update_deployment(
     name: web::Path<String>,
     body: web::Json<DeploymentSpec>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(local) = &state.local {
+        let (spec, warnings) =
+            validate::validate_local(body.into_inner(), Some(&name), state.settings.nexus_url.as_deref())
+                .map_err(ApiError::Invalid)?;
+        let detail = local.deploy(spec, &caller(&request), "changed", false).await?;
+        return Ok(HttpResponse::Ok().json(DeploymentDetail { warnings, ..detail }));
+    }
     let cluster = cluster(&state)?;
     let spec = validate::validate(body.into_inner(), Some(&name), state.settings.nexus_url.as_deref())
         .map_err(ApiError::Invalid)?;
@@ -317,10 +346,14 @@ pub async fn update_deployment(
     responses((status = 204, description = "removed"), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn delete_deployment(state: web::Data<State>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let cluster = cluster(&state)?;
-    let workload = cluster.get(&name).await?;
-    cluster.delete_workload(workload.kind(), &name).await?;
-    cluster.delete_secrets(&name, None, &[]).await?;
+    if let Some(local) = &state.local {
+        local.delete(&name).await?;
+    } else {
+        let cluster = cluster(&state)?;
+        let workload = cluster.get(&name).await?;
+        cluster.delete_workload(workload.kind(), &name).await?;
+        cluster.delete_secrets(&name, None, &[]).await?;
+    }
     tracing::info!(deployment = %name, "deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -359,6 +392,9 @@ fn revision_of_secret(secret: &Secret) -> Option<Revision> {
     responses((status = 200, body = [Revision]), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn list_revisions(state: web::Data<State>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    if let Some(local) = &state.local {
+        return Ok(HttpResponse::Ok().json(local.revisions(&name).await?));
+    }
     let cluster = cluster(&state)?;
     let secrets: Vec<Secret> =
         cluster.list(&[(DEPLOYMENT_LABEL, &name), (ROLE_LABEL, "revision")], "list the revisions").await?;
@@ -381,8 +417,19 @@ pub async fn rollback(
     request: HttpRequest,
     path: web::Path<(String, u32)>,
 ) -> Result<HttpResponse, ApiError> {
-    let cluster = cluster(&state)?;
     let (name, number) = path.into_inner();
+    let missing =
+        || ApiError::NotFound(ErrorBody::new("revision_not_found", format!("'{name}' has no revision {number}")));
+    let change = format!("rollback to {number}");
+    if let Some(local) = &state.local {
+        let revisions = local.revisions(&name).await?;
+        let spec = revisions.into_iter().find(|r| r.revision == number).and_then(|r| r.spec).ok_or_else(missing)?;
+        let (spec, warnings) = validate::validate_local(spec, Some(&name), state.settings.nexus_url.as_deref())
+            .map_err(ApiError::Invalid)?;
+        let detail = local.deploy(spec, &caller(&request), &change, false).await?;
+        return Ok(HttpResponse::Ok().json(DeploymentDetail { warnings, ..detail }));
+    }
+    let cluster = cluster(&state)?;
     let existing = cluster.get(&name).await?;
     let spec = cluster
         .revision(&name, number)
@@ -390,11 +437,8 @@ pub async fn rollback(
         .as_ref()
         .and_then(revision_of_secret)
         .and_then(|revision| revision.spec)
-        .ok_or_else(|| {
-            ApiError::NotFound(ErrorBody::new("revision_not_found", format!("'{name}' has no revision {number}")))
-        })?;
+        .ok_or_else(missing)?;
     let spec = validate::validate(spec, Some(&name), state.settings.nexus_url.as_deref()).map_err(ApiError::Invalid)?;
-    let change = format!("rollback to {number}");
     let workload = deploy(cluster, &state.settings, spec, &caller(&request), Some(existing), &change).await?;
     Ok(HttpResponse::Ok().json(detail(cluster, workload).await?))
 }
@@ -412,6 +456,9 @@ async fn set_suspended(
     suspend: bool,
     reason: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(local) = &state.local {
+        return Ok(HttpResponse::Ok().json(local.set_suspended(name, suspend, reason).await?));
+    }
     let cluster = cluster(&state)?;
     let workload = cluster.get(name).await?;
     if workload.kind() != WorkloadKind::CronJob {
@@ -472,9 +519,15 @@ pub async fn run_now(
     name: web::Path<String>,
     body: Option<web::Json<RunRequest>>,
 ) -> Result<HttpResponse, ApiError> {
-    let cluster = cluster(&state)?;
     let overrides = body.map(web::Json::into_inner).unwrap_or_default();
     validate::run_overrides(&overrides.env).map_err(ApiError::Invalid)?;
+    if let Some(local) = &state.local {
+        if overrides.env.iter().any(|var| var.secret.is_some()) {
+            return Err(ApiError::invalid("env", "the local runtime has no Kubernetes Secrets: give values"));
+        }
+        return Ok(HttpResponse::Created().json(local.run_now(&name, overrides, &caller(&request)).await?));
+    }
+    let cluster = cluster(&state)?;
     let Workload::CronJob(cron_job) = cluster.get(&name).await? else {
         return Err(ApiError::conflict(
             "not_a_cronjob",
@@ -534,7 +587,7 @@ fn manual_run(cron_job: &CronJob, overrides: &RunRequest, author: &str) -> Resul
     })
 }
 
-fn base36(mut value: u64) -> String {
+pub(crate) fn base36(mut value: u64) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut out = Vec::new();
     loop {
@@ -564,6 +617,9 @@ async fn runs_of(cluster: &Cluster, name: &str) -> Result<Vec<Run>, ApiError> {
     responses((status = 200, body = [Run]), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn list_runs(state: web::Data<State>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    if let Some(local) = &state.local {
+        return Ok(HttpResponse::Ok().json(local.runs(&name).await?));
+    }
     let cluster = cluster(&state)?;
     Ok(HttpResponse::Ok().json(runs_of(cluster, &name).await?))
 }
@@ -573,24 +629,24 @@ pub async fn list_runs(state: web::Data<State>, name: web::Path<String>) -> Resu
 #[into_params(parameter_in = Query)]
 pub struct LogQuery {
     /// The run (Job name, from `.../runs`); the latest run when absent.
-    run: Option<String>,
+    pub(crate) run: Option<String>,
     /// `runner` (default) or `fetch` (the init container that downloads the resource).
-    container: Option<String>,
+    pub(crate) container: Option<String>,
     /// The last lines only; 1000 when no bound is given (see `all`).
     #[param(rename = "tailLines", minimum = 0)]
-    tail_lines: Option<i64>,
+    pub(crate) tail_lines: Option<i64>,
     /// Only the lines of the last seconds.
     #[param(rename = "sinceSeconds", minimum = 1)]
-    since_seconds: Option<i64>,
+    pub(crate) since_seconds: Option<i64>,
     /// The logs of the previous attempt of the container (after a restart).
-    previous: Option<bool>,
+    pub(crate) previous: Option<bool>,
     /// Stream the log as it grows, until the container ends or the client leaves.
-    follow: Option<bool>,
+    pub(crate) follow: Option<bool>,
     /// At most this many bytes; 5 MiB when no bound is given.
     #[param(rename = "limitBytes", minimum = 1)]
-    limit_bytes: Option<i64>,
+    pub(crate) limit_bytes: Option<i64>,
     /// The whole log, however long.
-    all: Option<bool>,
+    pub(crate) all: Option<bool>,
 }
 
 /// The logs of the latest run, or of a given run.
@@ -607,7 +663,6 @@ pub async fn logs(
     name: web::Path<String>,
     query: Query<LogQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let cluster = cluster(&state)?;
     let query = query.into_inner();
     let container = query.container.clone().unwrap_or_else(|| manifests::RUNNER.to_owned());
     if container != manifests::RUNNER && container != manifests::FETCH {
@@ -625,6 +680,14 @@ pub async fn logs(
             return Err(ApiError::invalid(field, format!("the parameter `{field}` is {value}; at least {minimum}")));
         }
     }
+    let text = ContentType::plaintext();
+    if let Some(local) = &state.local {
+        return Ok(match local.logs(&name, &query).await? {
+            Log::Text(body) => HttpResponse::Ok().content_type(text).body(body),
+            Log::Follow(stream) => HttpResponse::Ok().content_type(text).streaming(stream),
+        });
+    }
+    let cluster = cluster(&state)?;
     let runs = runs_of(cluster, &name).await?;
     let run = match &query.run {
         Some(wanted) => runs.iter().find(|run| &run.name == wanted).ok_or_else(|| {
@@ -650,7 +713,6 @@ pub async fn logs(
         follow: query.follow.unwrap_or(false),
         ..LogParams::default()
     };
-    let text = ContentType::plaintext();
     if params.follow {
         let lines = cluster.log_stream(&pod, &params).await?.lines();
         let body = lines.map(|line| line.map(|line| web::Bytes::from(line + "\n")));
@@ -666,18 +728,27 @@ pub async fn logs(
     responses((status = 200, content_type = "text/x-python", body = String), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn airflow_dag(state: web::Data<State>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let cluster = cluster(&state)?;
-    let workload = cluster.get(&name).await?;
-    let spec = status::kept_spec(&workload).ok_or_else(|| {
-        ApiError::conflict(
-            "no_spec",
-            format!("'{name}' lost its spec annotation (changed outside the deployer); change it with PUT first"),
-        )
-    })?;
+    let (spec, namespace) = match &state.local {
+        // A DAG always runs on Kubernetes; a local deployment's goes to the default namespace.
+        Some(local) => (local.spec(&name).await?, "default"),
+        None => {
+            let cluster = cluster(&state)?;
+            let workload = cluster.get(&name).await?;
+            let spec = status::kept_spec(&workload).ok_or_else(|| {
+                ApiError::conflict(
+                    "no_spec",
+                    format!(
+                        "'{name}' lost its spec annotation (changed outside the deployer); change it with PUT first"
+                    ),
+                )
+            })?;
+            (spec, cluster.namespace())
+        }
+    };
     let dag = airflow::dag(
         &spec,
         &airflow::Options {
-            namespace: cluster.namespace(),
+            namespace,
             fetch_image: &state.settings.fetch_image,
             nexus_secret: state.settings.nexus_secret.as_deref(),
         },

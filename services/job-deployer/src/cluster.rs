@@ -41,6 +41,10 @@ impl Cluster {
         Cluster { client, namespace }
     }
 
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
     pub fn namespace(&self) -> &str {
         &self.namespace
     }

@@ -1,25 +1,36 @@
-//! Deploys a Nexus artifact as a Kubernetes Job or CronJob, then lists, inspects, controls, deletes
-//! and exports it to Airflow. Kubernetes holds all of the state: the deployer keeps nothing itself.
+//! Deploys a Nexus artifact as a Kubernetes Job or CronJob (or, without a cluster, as local
+//! processes), then lists, inspects, controls, deletes and exports it to Airflow, and reports every
+//! run as job events on Kafka. On Kubernetes, the cluster holds all of the state; the local runtime
+//! keeps its own in a folder.
 
 pub mod airflow;
 pub mod api;
 pub mod cluster;
 mod error;
+pub mod events;
 pub mod image;
+pub mod local;
 pub mod manifests;
 pub mod names;
+pub mod publisher;
 pub mod quantity;
 pub mod schedule;
 pub mod spec;
 pub mod status;
 pub mod validate;
+pub mod watcher;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 
 use actix_web::dev::Server;
 use actix_web::web;
-use service_kit::{Env, Readiness, ServerSettings, Service, SettingsError};
+use service_kit::{Env, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
+use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
+
+pub use local::LocalRuntime;
+pub use publisher::{KafkaSettings, Publisher};
 
 pub use cluster::Cluster;
 pub use error::InvalidBody;
@@ -35,6 +46,49 @@ pub struct Settings {
     /// when absent.
     pub namespace: Option<String>,
     pub deployer: DeployerSettings,
+    /// `JOB_DEPLOYER_RUNTIME`: `kubernetes` (the default) or `local`.
+    pub runtime: RuntimeKind,
+    /// `JOB_DEPLOYER_LOCAL_DIR`: the local runtime's state, runs and logs
+    /// (`$HOME/.local/share/job-orchestrator/job-deployer` when absent).
+    pub local_dir: PathBuf,
+    /// `KAFKA_BROKERS` (`127.0.0.1:9092`), `JOB_EVENTS_TOPIC` (`job-events`),
+    /// `JOB_EVENTS_TOPIC_PARTITIONS` (6, when the deployer creates the topic),
+    /// `JOB_DEPLOYER_EVENT_BUFFER` (10000 events kept while the broker is away).
+    pub kafka: KafkaSettings,
+}
+
+/// Where deployments run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeKind {
+    Kubernetes,
+    Local,
+}
+
+impl std::str::FromStr for RuntimeKind {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<RuntimeKind, Self::Err> {
+        match text {
+            "kubernetes" => Ok(RuntimeKind::Kubernetes),
+            "local" => Ok(RuntimeKind::Local),
+            _ => Err("`kubernetes` or `local` is expected"),
+        }
+    }
+}
+
+/// A count of 1 or more.
+#[derive(Debug, Clone, Copy)]
+struct Positive(usize);
+
+impl std::str::FromStr for Positive {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Positive, Self::Err> {
+        match text.parse() {
+            Ok(n) if n > 0 => Ok(Positive(n)),
+            _ => Err("a whole number of 1 or more is expected"),
+        }
+    }
 }
 
 /// What shapes every deployment's pods.
@@ -45,6 +99,9 @@ pub struct DeployerSettings {
     /// `JOB_DEPLOYER_NEXUS_SECRET`: a Secret of the namespace with `username` and `password` for
     /// Nexus; downloads are anonymous when absent.
     pub nexus_secret: Option<String>,
+    /// `JOB_DEPLOYER_START_FAILURE_GRACE_SECS` (180): how long a run's container may fail to start
+    /// (an image that cannot be pulled) before the deployer ends the run.
+    pub start_failure_grace: std::time::Duration,
     /// `JOB_DEPLOYER_NEXUS_URL`: when set, every `downloadUrl` must start with it (set it whenever
     /// the Nexus Secret is set: the credentials go to the download's host).
     pub nexus_url: Option<String>,
@@ -59,6 +116,24 @@ impl Settings {
                 fetch_image: env.get_or("JOB_DEPLOYER_FETCH_IMAGE", "curlimages/curl:8.11.1".to_owned())?,
                 nexus_secret: env.optional("JOB_DEPLOYER_NEXUS_SECRET")?,
                 nexus_url: env.optional("JOB_DEPLOYER_NEXUS_URL")?,
+                start_failure_grace: std::time::Duration::from_secs(
+                    env.get_or("JOB_DEPLOYER_START_FAILURE_GRACE_SECS", 180)?,
+                ),
+            },
+            runtime: env.get_or("JOB_DEPLOYER_RUNTIME", RuntimeKind::Kubernetes)?,
+            local_dir: match env.optional::<PathBuf>("JOB_DEPLOYER_LOCAL_DIR")? {
+                Some(dir) => dir,
+                None => env.optional::<PathBuf>("HOME")?.map_or_else(
+                    || PathBuf::from("job-deployer"),
+                    |home| home.join(".local/share/job-orchestrator/job-deployer"),
+                ),
+            },
+            kafka: KafkaSettings {
+                brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:9092".to_owned())?,
+                topic: env.get_or("JOB_EVENTS_TOPIC", "job-events".to_owned())?,
+                partitions: i32::try_from(env.get_or("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6))?.0)
+                    .unwrap_or(i32::MAX),
+                buffer: env.get_or("JOB_DEPLOYER_EVENT_BUFFER", Positive(10_000))?.0,
             },
         })
     }
@@ -87,11 +162,71 @@ impl AsRef<ServerSettings> for Settings {
 )]
 pub struct ApiDoc;
 
-/// Connects to Kubernetes as the environment says (in-cluster service account, or `KUBECONFIG`),
-/// then serves. Without any cluster configuration the service still starts (so that the platform
-/// runs on a laptop) and its deployment endpoints answer 503 `kubernetes_not_configured`.
-pub async fn run(settings: Settings, listener: TcpListener) -> std::io::Result<Server> {
-    let cluster = match kube::Config::infer().await {
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the Kafka producer: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("cannot open the local runtime's folder: {0}")]
+    Local(std::io::Error),
+    #[error("cannot serve: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Starts the configured runtime, the publisher of job events and, on Kubernetes, the watcher of
+/// the runs, then serves. Without any cluster configuration the Kubernetes runtime still starts
+/// (so that the platform runs on a laptop) and its deployment endpoints answer 503
+/// `kubernetes_not_configured`.
+pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, StartError> {
+    let mut service = Service::new(NAME, ApiDoc::openapi());
+    let (publisher, delivery) = publisher::publisher(&settings.kafka, service.registry())?;
+    let stop = CancellationToken::new();
+    let stop_delivery = CancellationToken::new();
+    let delivering = tokio::spawn(delivery.run(stop_delivery.clone()));
+    let mut cluster = None;
+    let mut local = None;
+    let mut watching = None;
+    match settings.runtime {
+        RuntimeKind::Local => {
+            local = Some(LocalRuntime::start(&settings.local_dir, publisher.clone()).await.map_err(StartError::Local)?);
+        }
+        RuntimeKind::Kubernetes => {
+            cluster = connect(&settings).await;
+            if let Some(cluster) = &cluster {
+                let watch = watcher::watch(
+                    cluster.client(),
+                    cluster.namespace().to_owned(),
+                    publisher.clone(),
+                    settings.deployer.start_failure_grace,
+                    stop.child_token(),
+                );
+                watching = Some(tokio::spawn(watch));
+            }
+        }
+    }
+    let readiness = readiness(cluster.as_ref(), Some(&publisher));
+    let server =
+        serve(service.readiness(readiness), settings, listener, cluster, local.clone()).map_err(StartError::Serve)?;
+    // The runs stop (and report it) before the last events are delivered.
+    let task = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            stop.cancelled().await;
+            if let Some(local) = local {
+                local.shutdown().await;
+            }
+            if let Some(watching) = watching {
+                let _ = watching.await;
+            }
+            stop_delivery.cancel();
+            delivering.await.map_err(|error| error.to_string())?
+        }
+    });
+    Ok(Running::with_worker(server, Worker { stop, task }))
+}
+
+/// The cluster the environment names (in-cluster service account, or `KUBECONFIG`), if any.
+async fn connect(settings: &Settings) -> Option<Cluster> {
+    match kube::Config::infer().await {
         Ok(config) => {
             let namespace = settings.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
             match kube::Client::try_from(config) {
@@ -106,22 +241,42 @@ pub async fn run(settings: Settings, listener: TcpListener) -> std::io::Result<S
             tracing::warn!(%error, "no Kubernetes configuration: the deployment endpoints answer 503");
             None
         }
-    };
-    run_with(settings, listener, cluster)
+    }
 }
 
-/// Serves with the given cluster (the tests give one whose API server they play).
-pub fn run_with(settings: Settings, listener: TcpListener, cluster: Option<Cluster>) -> std::io::Result<Server> {
+/// `/readyz`: the API server answers; the broker's state is shown without failing readiness, since
+/// deployments keep working while events wait.
+fn readiness(cluster: Option<&Cluster>, publisher: Option<&Publisher>) -> Readiness {
     let mut readiness = Readiness::default();
-    if let Some(cluster) = cluster.clone() {
+    if let Some(cluster) = cluster.cloned() {
         readiness = readiness.with_check("kubernetes", move || {
             let cluster = cluster.clone();
             async move { cluster.ping().await }
         });
     }
+    let Some(publisher) = publisher.cloned() else { return readiness };
+    readiness.with_advisory("kafka", move || {
+        let publisher = publisher.clone();
+        async move { publisher.check() }
+    })
+}
+
+/// Serves the API only, on the given cluster (the tests give one whose API server they play).
+pub fn run_with(settings: Settings, listener: TcpListener, cluster: Option<Cluster>) -> std::io::Result<Server> {
+    let service = Service::new(NAME, ApiDoc::openapi()).readiness(readiness(cluster.as_ref(), None));
+    serve(service, settings, listener, cluster, None)
+}
+
+fn serve(
+    service: Service,
+    settings: Settings,
+    listener: TcpListener,
+    cluster: Option<Cluster>,
+    local: Option<LocalRuntime>,
+) -> std::io::Result<Server> {
     let Settings { server, deployer, .. } = settings;
-    let state = web::Data::new(api::State { cluster, settings: deployer });
-    Service::new(NAME, ApiDoc::openapi()).readiness(readiness).serve(listener, &server, move |config| {
+    let state = web::Data::new(api::State { cluster, local, settings: deployer });
+    service.serve(listener, &server, move |config| {
         config.app_data(state.clone()).configure(api::routes);
     })
 }

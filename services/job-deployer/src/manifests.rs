@@ -33,6 +33,14 @@ pub const REVISION_ANNOTATION: &str = "job-orchestrator.io/revision";
 pub const SPEC_ANNOTATION: &str = "job-orchestrator.io/spec";
 pub const CHANGE_ANNOTATION: &str = "job-orchestrator.io/change";
 pub const SUSPEND_REASON_ANNOTATION: &str = "job-orchestrator.io/suspend-reason";
+pub const DESCRIPTION_ANNOTATION: &str = "job-orchestrator.io/description";
+/// Set by the deployer on a run it ended because a container could not start (an image that
+/// cannot be pulled is retried by the kubelet for ever): when, and why.
+pub const SETUP_FAILED_AT_ANNOTATION: &str = "job-orchestrator.io/setup-failed-at";
+pub const SETUP_FAILURE_ANNOTATION: &str = "job-orchestrator.io/setup-failure";
+/// The artifact's name and version, exactly (the `app.kubernetes.io` labels hold them shortened).
+pub const ARTIFACT_ANNOTATION: &str = "job-orchestrator.io/artifact";
+pub const ARTIFACT_VERSION_ANNOTATION: &str = "job-orchestrator.io/artifact-version";
 /// The annotation `kubectl create job --from=cronjob/...` puts on a run started by hand.
 pub const INSTANTIATE_ANNOTATION: (&str, &str) = ("cronjob.kubernetes.io/instantiate", "manual");
 /// The secret type of a revision record, so that nothing mistakes it for credentials.
@@ -42,7 +50,7 @@ pub const FETCH: &str = "fetch";
 /// The exit code of the fetch script when retrying cannot help (checksum, unpacking): the Job's
 /// pod failure policy fails the run at once instead of retrying it `backoffLimit` times.
 pub const FETCH_PERMANENT_FAILURE: i32 = 3;
-const FETCH_SCRIPT: &str = include_str!("fetch.sh");
+pub const FETCH_SCRIPT: &str = include_str!("fetch.sh");
 const RESOURCE_VOLUME: &str = "resource";
 const SMB_DRIVER: &str = "smb.csi.k8s.io";
 
@@ -141,8 +149,21 @@ fn annotations(spec: &DeploymentSpec, context: &Context) -> BTreeMap<String, Str
         (REVISION_ANNOTATION.to_owned(), context.revision.to_string()),
         (SPEC_ANNOTATION.to_owned(), serde_json::to_string(&kept(spec)).unwrap_or_default()),
     ]);
+    annotations.extend(run_annotations(spec, context));
+    annotations
+}
+
+/// What every run (Job) of the deployment carries for its job events: who deployed it, what it
+/// runs, and the revision it runs.
+fn run_annotations(spec: &DeploymentSpec, context: &Context) -> BTreeMap<String, String> {
+    let mut annotations = BTreeMap::from([
+        (DEPLOYED_BY_ANNOTATION.to_owned(), context.author.to_owned()),
+        (ARTIFACT_ANNOTATION.to_owned(), spec.resource.name.clone()),
+        (ARTIFACT_VERSION_ANNOTATION.to_owned(), spec.resource.version.clone()),
+        (REVISION_ANNOTATION.to_owned(), context.revision.to_string()),
+    ]);
     if let Some(description) = &spec.description {
-        annotations.insert("job-orchestrator.io/description".to_owned(), description.clone());
+        annotations.insert(DESCRIPTION_ANNOTATION.to_owned(), description.clone());
     }
     annotations
 }
@@ -177,7 +198,11 @@ pub fn workload(spec: &DeploymentSpec, context: &Context) -> Workload {
                 failed_jobs_history_limit: schedule.failed_jobs_history_limit,
                 suspend: Some(schedule.suspend),
                 job_template: JobTemplateSpec {
-                    metadata: Some(ObjectMeta { labels: Some(labels), ..ObjectMeta::default() }),
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels),
+                        annotations: Some(run_annotations(spec, context)),
+                        ..ObjectMeta::default()
+                    }),
                     spec: Some(job_spec),
                 },
             }),

@@ -15,6 +15,16 @@ pub struct CronSchedule(Cron);
 /// Reads `pattern` as Kubernetes does, or says why it cannot. croner alone accepts more than the
 /// controller (seconds, years, `L`, `W`, `#`): those are refused here, not at the first run.
 pub fn parse(pattern: &str) -> Result<CronSchedule, String> {
+    parse_with(pattern, false)
+}
+
+/// Like [`parse`], and also with a leading seconds field (`*/5 * * * * *`): the local runtime
+/// fires its own schedules and can run one every few seconds.
+pub fn parse_local(pattern: &str) -> Result<CronSchedule, String> {
+    parse_with(pattern, true)
+}
+
+fn parse_with(pattern: &str, seconds: bool) -> Result<CronSchedule, String> {
     let pattern = pattern.trim();
     let expanded = match pattern.to_ascii_lowercase().as_str() {
         "@yearly" | "@annually" => "0 0 1 1 *".to_owned(),
@@ -30,9 +40,11 @@ pub fn parse(pattern: &str) -> Result<CronSchedule, String> {
         _ => pattern.to_owned(),
     };
     let fields: Vec<&str> = expanded.split_whitespace().collect();
-    if fields.len() != 5 {
+    let with_seconds = seconds && fields.len() == 6;
+    if fields.len() != 5 && !with_seconds {
+        let also = if seconds { " (or six, with seconds first)" } else { "" };
         return Err(format!(
-            "'{pattern}' has {} fields; a schedule has five: minute hour day-of-month month day-of-week",
+            "'{pattern}' has {} fields; a schedule has five{also}: minute hour day-of-month month day-of-week",
             fields.len()
         ));
     }
@@ -51,7 +63,8 @@ pub fn parse(pattern: &str) -> Result<CronSchedule, String> {
             return Err(format!("'{pattern}': the character '{c}' has no meaning in a schedule"));
         }
     }
-    let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
+    let seconds = if with_seconds { Seconds::Required } else { Seconds::Disallowed };
+    let parser = CronParser::builder().seconds(seconds).year(Year::Disallowed).build();
     parser.parse(&fields.join(" ")).map(CronSchedule).map_err(|error| format!("'{pattern}' is not a schedule: {error}"))
 }
 

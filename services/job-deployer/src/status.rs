@@ -82,6 +82,9 @@ pub struct DeploymentDetail {
     pub spec: Option<DeploymentSpec>,
     /// Runs now going on.
     pub active_runs: usize,
+    /// What the runtime records but does not do (the local runtime ignores the image).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -145,7 +148,7 @@ fn job_finished(job: &Job) -> Option<bool> {
     })
 }
 
-fn time(value: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<DateTime<Utc>> {
+pub(crate) fn time(value: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<DateTime<Utc>> {
     let at = value?.0;
     DateTime::from_timestamp(at.as_second(), u32::try_from(at.subsec_nanosecond()).unwrap_or(0))
 }
@@ -166,7 +169,7 @@ pub fn pods_by_job(pods: Vec<Pod>) -> BTreeMap<String, Vec<Pod>> {
     by_job
 }
 
-fn statuses(pod: &Pod, init: bool) -> &[ContainerStatus] {
+pub(crate) fn statuses(pod: &Pod, init: bool) -> &[ContainerStatus] {
     let status = pod.status.as_ref();
     let list = if init {
         status.and_then(|s| s.init_container_statuses.as_ref())
@@ -176,7 +179,7 @@ fn statuses(pod: &Pod, init: bool) -> &[ContainerStatus] {
     list.map(Vec::as_slice).unwrap_or_default()
 }
 
-const START_FAILURES: [&str; 6] = [
+pub(crate) const START_FAILURES: [&str; 6] = [
     "ErrImagePull",
     "ImagePullBackOff",
     "InvalidImageName",
@@ -208,6 +211,9 @@ pub fn container_state(pod: Option<&Pod>) -> ContainerState {
 
 /// Why a run failed, in words, from its Job's conditions and its latest pod.
 pub fn failure_reason(job: &Job, pod: Option<&Pod>) -> Option<String> {
+    if let Some(why) = job.metadata.annotations.as_ref().and_then(|a| a.get(manifests::SETUP_FAILURE_ANNOTATION)) {
+        return Some(why.clone());
+    }
     let failed = job
         .status
         .as_ref()

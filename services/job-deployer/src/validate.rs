@@ -57,10 +57,60 @@ impl Problems {
 /// `nexus_url`, when set, is where every download must come from: the fetch step sends the Nexus
 /// credentials to the download's host, which must not be any host a user names.
 pub fn validate(
-    mut spec: DeploymentSpec,
+    spec: DeploymentSpec,
     name: Option<&str>,
     nexus_url: Option<&str>,
 ) -> Result<DeploymentSpec, Vec<Problem>> {
+    let (spec, problems) = check(spec, name, nexus_url, false);
+    if problems.0.is_empty() { Ok(spec) } else { Err(problems.0) }
+}
+
+/// [`validate`] for the local runtime, which also takes `file://` downloads and schedules with
+/// seconds, refuses what it cannot do (CIFS mounts, Kubernetes Secrets, a runner without a command:
+/// there is no image entrypoint), and warns of what it records but ignores (the image, resources).
+pub fn validate_local(
+    spec: DeploymentSpec,
+    name: Option<&str>,
+    nexus_url: Option<&str>,
+) -> Result<(DeploymentSpec, Vec<String>), Vec<Problem>> {
+    let (spec, mut problems) = check(spec, name, nexus_url, true);
+    if !spec.mounts.is_empty() {
+        problems
+            .add("mounts", "CIFS mounts need Kubernetes and its SMB CSI driver; the local runtime cannot mount shares");
+    }
+    for (index, var) in spec.runner.env.iter().enumerate() {
+        if var.secret.is_some() {
+            problems.add(
+                format!("runner.env[{index}].secret"),
+                "the local runtime has no Kubernetes Secrets: give the variable a value",
+            );
+        }
+    }
+    if spec.runner.command.is_empty() {
+        problems.add(
+            "runner.command",
+            "the local runtime runs the command itself (there is no image entrypoint): give one, e.g. [\"sh\", \"$(JOB_RESOURCE_DIR)/run.sh\"]",
+        );
+    }
+    if !problems.0.is_empty() {
+        return Err(problems.0);
+    }
+    let mut warnings = vec![format!(
+        "runner.image '{}' is recorded but not used: the local runtime runs the command on this machine",
+        spec.runner.image
+    )];
+    if spec.runner.resources.is_some() {
+        warnings.push("runner.resources are recorded but not enforced by the local runtime".to_owned());
+    }
+    Ok((spec, warnings))
+}
+
+fn check(
+    mut spec: DeploymentSpec,
+    name: Option<&str>,
+    nexus_url: Option<&str>,
+    local: bool,
+) -> (DeploymentSpec, Problems) {
     let mut problems = Problems::default();
     let max_name = if spec.schedule.is_some() { names::MAX_CRONJOB_NAME } else { names::MAX_LABEL };
     match (name, spec.name.as_deref()) {
@@ -84,7 +134,7 @@ pub fn validate(
     if spec.description.as_ref().is_some_and(|text| text.chars().count() > MAX_DESCRIPTION) {
         problems.add("description", format!("is longer than {MAX_DESCRIPTION} characters"));
     }
-    resource(&mut spec, &mut problems);
+    resource(&mut spec, &mut problems, local);
     let url_checked = !problems.0.iter().any(|problem| problem.field == "resource.downloadUrl");
     if let Some(nexus) = nexus_url
         && url_checked
@@ -97,16 +147,16 @@ pub fn validate(
     }
     runner(&spec, &mut problems);
     if let Some(schedule) = &spec.schedule {
-        cron(schedule, &mut problems);
+        cron(schedule, &mut problems, local);
     }
     mounts(&spec.mounts, &mut problems);
     problems.at_least("backoffLimit", spec.backoff_limit.map(i64::from), 0);
     problems.at_least("activeDeadlineSeconds", spec.active_deadline_seconds, 1);
     problems.at_least("ttlSecondsAfterFinished", spec.ttl_seconds_after_finished.map(i64::from), 0);
-    if problems.0.is_empty() { Ok(spec) } else { Err(problems.0) }
+    (spec, problems)
 }
 
-fn resource(spec: &mut DeploymentSpec, problems: &mut Problems) {
+fn resource(spec: &mut DeploymentSpec, problems: &mut Problems, local: bool) {
     let resource = &mut spec.resource;
     problems.required("resource.repository", &resource.repository);
     problems.required("resource.group", &resource.group);
@@ -117,10 +167,17 @@ fn resource(spec: &mut DeploymentSpec, problems: &mut Problems) {
         problems.add("resource.path", format!("'{}' does not end with a file name", resource.path));
     }
     let url = &resource.download_url;
+    let local_file = url.strip_prefix("file://").filter(|_| local);
     let host =
         url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split('/').next());
-    if host.is_none_or(str::is_empty) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        problems.add("resource.downloadUrl", format!("'{url}' is not an http(s) URL"));
+    if let Some(path) = local_file {
+        if !path.starts_with('/') || url.chars().any(char::is_control) {
+            problems
+                .add("resource.downloadUrl", format!("'{url}' is not a file URL with an absolute path (file:///...)"));
+        }
+    } else if host.is_none_or(str::is_empty) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let what = if local { "an http(s) or file URL" } else { "an http(s) URL" };
+        problems.add("resource.downloadUrl", format!("'{url}' is not {what}"));
     } else if host.is_some_and(|host| host.contains('@')) {
         // It would be kept in annotations, revisions and answers: credentials come from a Secret.
         problems.add(
@@ -233,8 +290,9 @@ fn amounts(resources: &Resources, problems: &mut Problems) {
     }
 }
 
-fn cron(schedule: &Schedule, problems: &mut Problems) {
-    if let Err(message) = schedule::parse(&schedule.cron) {
+fn cron(schedule: &Schedule, problems: &mut Problems, local: bool) {
+    let parsed = if local { schedule::parse_local(&schedule.cron) } else { schedule::parse(&schedule.cron) };
+    if let Err(message) = parsed {
         problems.add("schedule.cron", message);
     }
     if let Some(zone) = &schedule.time_zone

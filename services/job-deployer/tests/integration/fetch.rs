@@ -12,7 +12,7 @@ const USER: &str = "reader";
 const PASSWORD: &str = "pa\"ss\\word $(touch /tmp/pwned)";
 
 /// Serves `files` by path; `/private/...` only with the reader's basic credentials.
-fn nexus(files: Vec<(&'static str, Vec<u8>)>) -> String {
+pub fn nexus(files: Vec<(&'static str, Vec<u8>)>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -69,19 +69,21 @@ fn base64(text: &str) -> String {
     out
 }
 
-/// A zip holding `sales-etl/run.sh`, made by Python's zipfile (the machine's Python).
-fn zip_archive(dir: &Path) -> Vec<u8> {
+/// A zip holding `files` (path, text), made by Python's zipfile (the machine's Python).
+pub fn zip_archive(dir: &Path, files: &[(&str, &str)]) -> Vec<u8> {
     let file = dir.join("made.zip");
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1], 'w')\nfor i in range(2, len(sys.argv), 2):\n    z.writestr(sys.argv[i], sys.argv[i + 1])\nz.close()";
     let status = Command::new("python3")
-        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('sales-etl/run.sh', 'echo sales'); z.close()"])
+        .args(["-c", script])
         .arg(&file)
+        .args(files.iter().flat_map(|(path, text)| [*path, *text]))
         .status()
         .unwrap();
     assert!(status.success());
     std::fs::read(file).unwrap()
 }
 
-fn sha256(bytes: &[u8], dir: &Path) -> String {
+pub fn sha256(bytes: &[u8], dir: &Path) -> String {
     let file = dir.join("to-hash");
     std::fs::write(&file, bytes).unwrap();
     let output = Command::new("sha256sum").arg(&file).output().unwrap();
@@ -123,7 +125,7 @@ fn fetch(url: &str, file: &str, checksum: &str, work: &Path, credentials: bool) 
 fn the_fetch_script_downloads_checks_unpacks_and_says_why_it_fails() {
     let work = std::env::temp_dir().join(format!("job-deployer-fetch-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
-    let archive = zip_archive(&work);
+    let archive = zip_archive(&work, &[("sales-etl/run.sh", "echo sales")]);
     let checksum = sha256(&archive, &work);
     let url = nexus(vec![("/sales-etl-1.4.2.zip", archive.clone()), ("/private/sales-etl-1.4.2.zip", archive)]);
 

@@ -61,6 +61,7 @@ pub fn settings() -> DeployerSettings {
         fetch_image: "curlimages/curl:8.11.1".to_owned(),
         nexus_secret: Some("nexus-reader".to_owned()),
         nexus_url: Some("https://nexus.example.com/".to_owned()),
+        start_failure_grace: std::time::Duration::from_secs(180),
     }
 }
 

@@ -1,15 +1,20 @@
 //! job-deployer, through its HTTP interface against a Kubernetes API stand-in, and its outputs
-//! checked by the real consumers: the Kubernetes schemas, a shell running the fetch script, Airflow.
+//! checked by the real consumers: the Kubernetes schemas, a shell running the fetch script, Airflow,
+//! the broker's topic of job events; and its local runtime running real processes.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "in a test, a broken expectation is a failure")]
 
 mod airflow;
 mod api_server;
+mod broker_down;
 mod deployments;
 mod fetch;
 mod fixtures;
+mod local;
 mod manifests;
 mod tools;
 mod validation;
+mod watch;
+mod watch_server;
 
 service_kit::conformance_tests! {
     service: job_deployer,

@@ -1,0 +1,508 @@
+//! Watches the Jobs and pods the deployer made (kube-runtime's watcher, on the deployer's labels)
+//! and reports every run as job events.
+//!
+//! Each change of a Job or of one of its pods makes the run's [`RunReport`] again from what
+//! Kubernetes holds now, and the events not yet published go out. Because the report only uses the
+//! times Kubernetes recorded, a restarted deployer (or a second replica) re-lists, makes the same
+//! events with the same ids, and so catches up on what it missed without ever inventing a second
+//! version of a fact.
+//!
+//! How a run ends (the first rule that holds, read when its Job is `Complete` or `Failed`):
+//!
+//! | what Kubernetes shows | exitStatus |
+//! |---|---|
+//! | Job `Complete` | SUCCESS |
+//! | the fetch init container failed (download, checksum, archive) | FAILED_SETUP_EXECUTION_ENVIRONMENT |
+//! | a container could not start (image pull error, bad configuration) | FAILED_SETUP_EXECUTION_ENVIRONMENT |
+//! | the pod was evicted | LOST |
+//! | the runner was OOMKilled | KILLED |
+//! | Job `Failed` with `DeadlineExceeded` | KILLED |
+//! | the runner exited non-zero | EXECUTION_ERROR (with its exit code) |
+//! | the Job failed and its pod is gone | LOST |
+//! | the Job was deleted before it ended (the deployment deleted, a run replaced) | KILLED |
+//!
+//! A container that cannot start (an image that cannot be pulled, a missing Secret) leaves its pod
+//! waiting for ever: the kubelet retries. After a grace period (`JOB_DEPLOYER_START_FAILURE_GRACE_SECS`)
+//! the deployer ends such a run itself: it records when and why on the Job (annotations), which
+//! makes the run FINISHED with FAILED_SETUP_EXECUTION_ENVIRONMENT at that time, and lowers the Job's
+//! `activeDeadlineSeconds` so that Kubernetes stops it.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::job::ExitStatus;
+use futures_util::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::{FIELD_MANAGER, selector};
+use crate::events::{self, Attempt, EnvValue, Finish, RunReport};
+use crate::manifests::{self, DEPLOYMENT_LABEL};
+use crate::publisher::Publisher;
+use crate::spec::WorkloadKind;
+use crate::status::{self, START_FAILURES, time};
+
+/// How often the runs going on are looked at again (a container's failure to start, a failed Job
+/// without a pod, change nothing that a watch would show).
+const RECHECK: Duration = Duration::from_secs(10);
+/// How long a failed Job without any pod seen waits for the pods' stream (a stream of its own, which
+/// may lag) before its run is reported lost.
+const POD_WAIT: Duration = Duration::from_secs(30);
+
+/// Watches `namespace` until `stop`, publishing through `publisher`; ends the runs whose container
+/// cannot start for `start_failure_grace`.
+pub async fn watch(
+    client: Client,
+    namespace: String,
+    publisher: Publisher,
+    start_failure_grace: Duration,
+    stop: CancellationToken,
+) -> Result<(), String> {
+    let jobs_api = Api::<Job>::namespaced(client.clone(), &namespace);
+    let config = watcher::Config::default().labels(&selector(&[]));
+    let jobs = watcher::watcher(Api::<Job>::namespaced(client.clone(), &namespace), config.clone())
+        .default_backoff()
+        .map(|event| event.map(Change::Job));
+    let pods = watcher::watcher(Api::<Pod>::namespaced(client, &namespace), config)
+        .default_backoff()
+        .map(|event| event.map(Change::Pod));
+    let mut changes = std::pin::pin!(futures_util::stream::select(jobs, pods));
+    let mut runs = Runs::new(publisher, chrono::Duration::from_std(start_failure_grace).unwrap_or_default());
+    let mut recheck = tokio::time::interval(RECHECK);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            _ = recheck.tick() => runs.recheck(),
+            change = changes.next() => match change {
+                Some(Ok(change)) => runs.change(change, Utc::now()),
+                // The backoff retries; the error is worth a line (a missing permission, say).
+                Some(Err(error)) => tracing::warn!(%error, "watching the runs failed; retrying"),
+                None => return Err("the watch of the runs ended".to_owned()),
+            },
+        }
+        for (job, patch) in runs.take_stops() {
+            let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PatchParams::default() };
+            match jobs_api.patch(&job, &params, &Patch::Merge(&patch)).await {
+                Ok(_) => tracing::info!(run = %job, "run ended: a container cannot start"),
+                // Tried again at the next look, unless the Job is gone.
+                Err(error) => {
+                    tracing::warn!(%error, run = %job, "cannot end a run whose container cannot start");
+                    runs.stopping.remove(&job);
+                }
+            }
+        }
+    }
+}
+
+/// A watch event of either kind.
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "one change at a time is held: boxing would buy nothing")]
+enum Change {
+    Job(Event<Job>),
+    Pod(Event<Pod>),
+}
+
+trait Named {
+    fn name(&self) -> String;
+}
+
+impl Named for Job {
+    fn name(&self) -> String {
+        self.metadata.name.clone().unwrap_or_default()
+    }
+}
+
+impl Named for Pod {
+    fn name(&self) -> String {
+        self.metadata.name.clone().unwrap_or_default()
+    }
+}
+
+/// The runs known, and what was published of each.
+#[derive(Debug)]
+struct Runs {
+    publisher: Publisher,
+    jobs: HashMap<String, Job>,
+    /// Jobs deleted, with when: the pods' watch is a stream of its own and may tell later what a
+    /// deleted run's pod did before, so a deleted run is kept until its pods are gone.
+    deleted: HashMap<String, (Job, DateTime<Utc>)>,
+    /// The deleted runs, oldest first, so that the oldest go when there are too many.
+    deleted_order: VecDeque<String>,
+    pods: HashMap<String, Pod>,
+    /// Pods deleted before their Job was seen (the other stream may lag), oldest first: kept as
+    /// they were last until their Job comes.
+    gone_pods: VecDeque<String>,
+    /// Per Job name: the ids of the events published.
+    published: HashMap<String, HashSet<String>>,
+    /// Objects listed since the watch (re)started; the others are gone.
+    listing_jobs: Option<HashSet<String>>,
+    listing_pods: Option<HashSet<String>>,
+    /// How long a container may fail to start before the deployer ends its run.
+    start_failure_grace: chrono::Duration,
+    /// Runs to end (Job name, merge patch), and those being ended.
+    stops: Vec<(String, serde_json::Value)>,
+    stopping: HashSet<String>,
+    /// Since when each Job is known without any pod.
+    podless_since: HashMap<String, tokio::time::Instant>,
+}
+
+impl Runs {
+    fn new(publisher: Publisher, start_failure_grace: chrono::Duration) -> Runs {
+        Runs {
+            publisher,
+            jobs: HashMap::new(),
+            deleted: HashMap::new(),
+            deleted_order: VecDeque::new(),
+            pods: HashMap::new(),
+            gone_pods: VecDeque::new(),
+            published: HashMap::new(),
+            listing_jobs: None,
+            listing_pods: None,
+            start_failure_grace,
+            stops: Vec::new(),
+            stopping: HashSet::new(),
+            podless_since: HashMap::new(),
+        }
+    }
+
+    /// Looks again at the runs going on: a container's failure to start outlasts its grace
+    /// without any change to watch.
+    fn recheck(&mut self) {
+        let going_on: Vec<String> = self.jobs.keys().cloned().collect();
+        for name in going_on {
+            self.report(&name);
+        }
+    }
+
+    fn take_stops(&mut self) -> Vec<(String, serde_json::Value)> {
+        std::mem::take(&mut self.stops)
+    }
+
+    /// Takes one watch event; `now` stands for the deletion time of a Job Kubernetes removed
+    /// without recording one.
+    fn change(&mut self, change: Change, now: DateTime<Utc>) {
+        match change {
+            Change::Job(Event::Init) => self.listing_jobs = Some(HashSet::new()),
+            Change::Pod(Event::Init) => self.listing_pods = Some(HashSet::new()),
+            Change::Job(Event::InitApply(job)) => {
+                if let Some(listed) = self.listing_jobs.as_mut() {
+                    listed.insert(job.name());
+                }
+                self.job_applied(job);
+            }
+            Change::Pod(Event::InitApply(pod)) => {
+                if let Some(listed) = self.listing_pods.as_mut() {
+                    listed.insert(pod.name());
+                }
+                self.pod_applied(pod);
+            }
+            Change::Job(Event::Apply(job)) => self.job_applied(job),
+            Change::Pod(Event::Apply(pod)) => self.pod_applied(pod),
+            Change::Job(Event::Delete(job)) => {
+                self.job_deleted(&job.name(), time(job.metadata.deletion_timestamp.as_ref()).unwrap_or(now))
+            }
+            Change::Pod(Event::Delete(pod)) => self.pod_deleted(&pod),
+            Change::Job(Event::InitDone) => {
+                let listed = self.listing_jobs.take().unwrap_or_default();
+                let gone: Vec<String> = self.jobs.keys().filter(|name| !listed.contains(*name)).cloned().collect();
+                for name in gone {
+                    self.job_deleted(&name, now);
+                }
+            }
+            Change::Pod(Event::InitDone) => {
+                let listed = self.listing_pods.take().unwrap_or_default();
+                let gone: Vec<Pod> =
+                    self.pods.iter().filter(|(name, _)| !listed.contains(*name)).map(|(_, pod)| pod.clone()).collect();
+                for pod in gone {
+                    self.pod_deleted(&pod);
+                }
+            }
+        }
+    }
+
+    fn job_applied(&mut self, job: Job) {
+        let name = job.name();
+        self.jobs.insert(name.clone(), job);
+        self.report(&name);
+        self.drop_gone_pods(&name);
+    }
+
+    /// The deleted pods of Job `name` kept for it, once reported.
+    fn drop_gone_pods(&mut self, name: &str) {
+        let pods = &mut self.pods;
+        self.gone_pods.retain(|pod| match pods.get(pod).and_then(job_of) {
+            Some(job) if job == name => {
+                pods.remove(pod);
+                false
+            }
+            _ => true,
+        });
+    }
+
+    fn pod_applied(&mut self, pod: Pod) {
+        let job = job_of(&pod);
+        self.pods.insert(pod.name(), pod);
+        if let Some(job) = job {
+            self.report(&job);
+        }
+    }
+
+    fn pod_deleted(&mut self, pod: &Pod) {
+        let Some(job) = job_of(pod) else {
+            self.pods.remove(&pod.name());
+            return;
+        };
+        // Its last state may be news (it ran before it went), then it is gone.
+        self.pods.insert(pod.name(), pod.clone());
+        if !self.jobs.contains_key(&job) && !self.deleted.contains_key(&job) {
+            self.gone_pods.push_back(pod.name());
+            while self.gone_pods.len() > MAX_DELETED {
+                if let Some(oldest) = self.gone_pods.pop_front() {
+                    self.pods.remove(&oldest);
+                }
+            }
+            return;
+        }
+        self.report(&job);
+        self.pods.remove(&pod.name());
+        if self.deleted.contains_key(&job) && !self.pods.values().any(|pod| job_of(pod).as_deref() == Some(&job)) {
+            self.forget(&job);
+        }
+    }
+
+    fn job_deleted(&mut self, name: &str, at: DateTime<Utc>) {
+        let Some(job) = self.jobs.remove(name) else { return };
+        self.deleted.insert(name.to_owned(), (job, at));
+        self.deleted_order.push_back(name.to_owned());
+        self.report(name);
+        self.drop_gone_pods(name);
+        while self.deleted_order.len() > MAX_DELETED {
+            if let Some(oldest) = self.deleted_order.front().cloned() {
+                self.forget(&oldest);
+            }
+        }
+    }
+
+    /// A deleted run whose pods are gone too: nothing more can be learnt of it.
+    fn forget(&mut self, name: &str) {
+        self.deleted.remove(name);
+        self.deleted_order.retain(|deleted| deleted != name);
+        self.published.remove(name);
+        self.stopping.remove(name);
+        self.podless_since.remove(name);
+        self.pods.retain(|_, pod| job_of(pod).as_deref() != Some(name));
+    }
+
+    /// Publishes what is new of the run of Job `name`.
+    fn report(&mut self, name: &str) {
+        let (job, deleted_at) = match (self.jobs.get(name), self.deleted.get(name)) {
+            (Some(job), _) => (job, None),
+            (None, Some((job, at))) => (job, Some(*at)),
+            (None, None) => return,
+        };
+        let mut pods: Vec<&Pod> = self.pods.values().filter(|pod| job_of(pod).as_deref() == Some(name)).collect();
+        pods.sort_by_key(|pod| (time(pod.metadata.creation_timestamp.as_ref()), pod.name()));
+        let podless_for_long = if pods.is_empty() {
+            self.podless_since.entry(name.to_owned()).or_insert_with(tokio::time::Instant::now).elapsed() >= POD_WAIT
+        } else {
+            self.podless_since.remove(name);
+            false
+        };
+        let Some(report) = report(job, &pods, deleted_at, podless_for_long) else { return };
+        if report.finished.is_none()
+            && deleted_at.is_none()
+            && !self.stopping.contains(name)
+            && let Some(patch) = stop_if_cannot_start(job, pods.last().copied(), self.start_failure_grace, Utc::now())
+        {
+            self.stopping.insert(name.to_owned());
+            self.stops.push((name.to_owned(), patch));
+        }
+        let published = self.published.entry(name.to_owned()).or_default();
+        for event in events::events(&report) {
+            if published.insert(event.event_id.clone()) {
+                self.publisher.publish(event);
+            }
+        }
+    }
+}
+
+/// Deleted runs kept for their pods' late news.
+const MAX_DELETED: usize = 1000;
+
+/// The Job a pod belongs to.
+fn job_of(pod: &Pod) -> Option<String> {
+    let owners = pod.metadata.owner_references.as_ref()?;
+    owners.iter().find(|owner| owner.kind == "Job").map(|owner| owner.name.clone())
+}
+
+fn annotation(job: &Job, key: &str) -> Option<String> {
+    job.metadata.annotations.as_ref()?.get(key).cloned()
+}
+
+/// The run of `job` as Kubernetes shows it, its pods oldest first; `deleted_at` when the Job was
+/// deleted; `podless_for_long` when no pod of it has been seen for [`POD_WAIT`]. None for a Job
+/// that is not a deployment's run.
+fn report(job: &Job, pods: &[&Pod], deleted_at: Option<DateTime<Utc>>, podless_for_long: bool) -> Option<RunReport> {
+    let deployment = job.metadata.labels.as_ref()?.get(DEPLOYMENT_LABEL)?.clone();
+    let name = job.metadata.name.clone()?;
+    let scheduled_at = time(job.metadata.creation_timestamp.as_ref())?;
+    let from_cron_job = job.metadata.owner_references.iter().flatten().any(|owner| owner.kind == "CronJob");
+    let kind = if from_cron_job { WorkloadKind::CronJob } else { WorkloadKind::Job };
+    let revision = annotation(job, manifests::REVISION_ANNOTATION).and_then(|text| text.parse().ok());
+    let runner = job
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.template.spec.as_ref())
+        .and_then(|pod| pod.containers.iter().find(|container| container.name == manifests::RUNNER));
+    let env = runner.and_then(|runner| runner.env.as_ref()).map(Vec::as_slice).unwrap_or_default();
+    let env = env.iter().filter(|var| !var.name.starts_with("JOB_RESOURCE")).map(|var| {
+        let value = match (&var.value, var.value_from.as_ref().and_then(|from| from.secret_key_ref.as_ref())) {
+            (_, Some(secret)) => EnvValue::Secret(&secret.name, &secret.key),
+            (value, None) => EnvValue::Plain(value.as_deref().unwrap_or_default()),
+        };
+        (var.name.as_str(), value)
+    });
+    let args = runner.and_then(|runner| runner.args.clone()).unwrap_or_default();
+    let attempts = pods
+        .iter()
+        .map(|pod| Attempt {
+            started_at: time(pod.metadata.creation_timestamp.as_ref()),
+            executing_at: runner_state(pod).and_then(|state| {
+                let started = state.running.as_ref().and_then(|r| r.started_at.as_ref());
+                time(started.or_else(|| state.terminated.as_ref().and_then(|t| t.started_at.as_ref())))
+            }),
+            machine: pod.spec.as_ref().and_then(|spec| spec.node_name.clone()),
+        })
+        .collect();
+    Some(RunReport {
+        run: events::run_id(&name, kind, revision),
+        deployment,
+        owner: annotation(job, manifests::DEPLOYED_BY_ANNOTATION),
+        description: annotation(job, manifests::DESCRIPTION_ANNOTATION),
+        kind,
+        artifact: annotation(job, manifests::ARTIFACT_ANNOTATION)
+            .map(|artifact| (artifact, annotation(job, manifests::ARTIFACT_VERSION_ANNOTATION).unwrap_or_default())),
+        parameters: events::parameters(env, &args),
+        scheduled_at,
+        attempts,
+        finished: finish(job, pods.last().copied(), deleted_at, podless_for_long),
+    })
+}
+
+fn runner_state(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::ContainerState> {
+    status::statuses(pod, false).iter().find(|c| c.name == manifests::RUNNER)?.state.as_ref()
+}
+
+/// How the run ended, if that is known for sure (see the module's table). Only what cannot change
+/// any more is used, so that every reading of the same run gives the same event: the Job's own
+/// record, or a pod that has ended or is gone. Until the pods' stream has told how the last pod
+/// ended (or, without any pod, for [`POD_WAIT`]), there is no answer yet.
+fn finish(job: &Job, pod: Option<&Pod>, deleted_at: Option<DateTime<Utc>>, podless_for_long: bool) -> Option<Finish> {
+    let status = job.status.as_ref();
+    let attempts = status.map(|s| i64::from(s.succeeded.unwrap_or(0)) + i64::from(s.failed.unwrap_or(0)));
+    let finish = |at, exit_status, exit_code| Some(Finish { at, exit_status, exit_code, attempts });
+    // Ended by the deployer or deleted: the Job's counters may still move, so none are told.
+    if let Some(at) = annotation(job, manifests::SETUP_FAILED_AT_ANNOTATION).and_then(|at| parse_time(&at)) {
+        return Some(Finish {
+            at,
+            exit_status: ExitStatus::FailedSetupExecutionEnvironment,
+            exit_code: None,
+            attempts: None,
+        });
+    }
+    let ended =
+        status.and_then(|s| s.conditions.as_ref()).into_iter().flatten().find(|condition| {
+            condition.status == "True" && (condition.type_ == "Complete" || condition.type_ == "Failed")
+        });
+    let Some(condition) = ended else {
+        return deleted_at.map(|at| Finish { at, exit_status: ExitStatus::Killed, exit_code: None, attempts: None });
+    };
+    let at = time(condition.last_transition_time.as_ref()).or_else(|| time(status?.completion_time.as_ref()))?;
+    match (condition.type_.as_str(), condition.reason.as_deref()) {
+        ("Complete", _) => finish(at, ExitStatus::Success, Some(0)),
+        (_, Some("DeadlineExceeded")) => finish(at, ExitStatus::Killed, None),
+        // The pod failure policy's rule: the fetch found a wrong resource.
+        (_, Some("PodFailurePolicy")) => finish(at, ExitStatus::FailedSetupExecutionEnvironment, None),
+        _ => match pod {
+            None if podless_for_long => finish(at, ExitStatus::Lost, None),
+            None => None,
+            Some(pod) if settled(pod) => {
+                let (exit_status, exit_code) = failure(pod);
+                finish(at, exit_status, exit_code)
+            }
+            Some(_) => None,
+        },
+    }
+}
+
+/// The merge patch that ends a run whose last pod has had a container unable to start for longer
+/// than `grace`: when and why, and a deadline already passed.
+fn stop_if_cannot_start(
+    job: &Job,
+    pod: Option<&Pod>,
+    grace: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Option<serde_json::Value> {
+    let pod = pod?;
+    let why = start_failure(pod)?;
+    let created = time(pod.metadata.creation_timestamp.as_ref())?;
+    if now - created < grace {
+        return None;
+    }
+    let started = time(job.status.as_ref().and_then(|s| s.start_time.as_ref())).unwrap_or(created);
+    let elapsed = (now - started).num_seconds().max(1);
+    let deadline = job.spec.as_ref().and_then(|spec| spec.active_deadline_seconds).map_or(elapsed, |d| d.min(elapsed));
+    Some(serde_json::json!({
+        "metadata": {"annotations": {
+            manifests::SETUP_FAILED_AT_ANNOTATION: common::time::format_utc_millis(&now),
+            manifests::SETUP_FAILURE_ANNOTATION: format!("cannot start: {why}"),
+        }},
+        "spec": {"activeDeadlineSeconds": deadline},
+    }))
+}
+
+/// A pod whose state will not change any more: ended, or deleted.
+fn settled(pod: &Pod) -> bool {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    matches!(phase, Some("Succeeded" | "Failed")) || pod.metadata.deletion_timestamp.is_some()
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    common::time::parse_rfc3339(text).ok()
+}
+
+/// Why the last pod of a failed run failed, and the runner's exit code when it says something.
+fn failure(pod: &Pod) -> (ExitStatus, Option<i64>) {
+    let fetch_failed = status::statuses(pod, true).iter().any(|c| {
+        c.name == manifests::FETCH
+            && c.state.as_ref().and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code != 0)
+    });
+    let runner_ended = runner_state(pod).and_then(|state| state.terminated.as_ref());
+    let exit_code = runner_ended.map(|t| i64::from(t.exit_code));
+    if fetch_failed || start_failure(pod).is_some() {
+        (ExitStatus::FailedSetupExecutionEnvironment, None)
+    } else if pod.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("Evicted") {
+        (ExitStatus::Lost, exit_code)
+    } else if runner_ended.and_then(|t| t.reason.as_deref()) == Some("OOMKilled") {
+        (ExitStatus::Killed, exit_code)
+    } else if runner_ended.is_none() {
+        (ExitStatus::Lost, None)
+    } else {
+        (ExitStatus::ExecutionError, exit_code)
+    }
+}
+
+/// A container of the pod that cannot start (image pull error, bad configuration), in words.
+fn start_failure(pod: &Pod) -> Option<String> {
+    status::statuses(pod, true).iter().chain(status::statuses(pod, false)).find_map(|c| {
+        let waiting = c.state.as_ref()?.waiting.as_ref()?;
+        let reason = waiting.reason.as_deref().filter(|r| START_FAILURES.contains(r) && *r != "CrashLoopBackOff")?;
+        Some(format!("{}: {reason} ({})", c.name, waiting.message.clone().unwrap_or_default()))
+    })
+}

@@ -1,0 +1,210 @@
+//! The local runtime with real processes: a zip served over HTTP, deployed on a schedule of a few
+//! seconds, its runs, logs, suspension, manual runs, a restart of the deployer and the deletion,
+//! and every run's events read back from the real broker.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use service_kit::testing::TestServer;
+
+use crate::fetch::{nexus, sha256, zip_archive};
+use crate::watch::{brokers, read_topic};
+
+const SCRIPT: &str = "echo \"hello $GREETING in $(basename \"$(pwd)\")\"\necho to-stderr >&2\nsleep \"${PAUSE:-0}\"\nexit \"${EXIT_CODE:-0}\"\n";
+
+async fn start(settings: &job_deployer::Settings) -> TestServer {
+    let settings = settings.clone();
+    TestServer::start(|listener| job_deployer::run(settings, listener)).await
+}
+
+async fn runs(server: &TestServer) -> Vec<Value> {
+    server.get("/v1/deployments/hello/runs").await.json().await.unwrap()
+}
+
+/// Waits until `done` holds for the runs, or fails after 40 s.
+async fn runs_until(server: &TestServer, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    for _ in 0..200 {
+        let runs = runs(server).await;
+        if done(&runs) {
+            return runs;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: the runs are {:#}", Value::Array(runs(server).await));
+}
+
+fn succeeded(runs: &[Value]) -> usize {
+    runs.iter().filter(|run| run["state"] == "Succeeded" && run["manual"] == false).count()
+}
+
+#[tokio::test]
+async fn the_local_runtime_runs_a_schedule_and_reports_every_run() {
+    let work = std::env::temp_dir().join(format!("job-deployer-local-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work).unwrap();
+    let archive = zip_archive(&work, &[("hello/run.sh", SCRIPT)]);
+    let checksum = sha256(&archive, &work);
+    let url = nexus(vec![("/repository/apps/org/hello/1.0/hello-1.0.zip", archive)]);
+    let topic = format!("job-events-{}", uuid::Uuid::new_v4().simple());
+    let state = work.join("state");
+    let env = service_kit::Env::from_pairs([
+        ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
+        ("JOB_DEPLOYER_RUNTIME", "local"),
+        ("JOB_DEPLOYER_LOCAL_DIR", state.to_str().unwrap()),
+        ("KAFKA_BROKERS", &brokers()),
+        ("JOB_EVENTS_TOPIC", &topic),
+    ]);
+    let settings = job_deployer::Settings::from_env(&env).unwrap();
+    let server = start(&settings).await;
+
+    let spec = json!({
+        "name": "hello",
+        "description": "says hello",
+        "resource": {
+            "repository": "apps", "group": "org", "name": "hello", "version": "1.0",
+            "path": "org/hello/1.0/hello-1.0.zip",
+            "downloadUrl": format!("{url}/repository/apps/org/hello/1.0/hello-1.0.zip"),
+            "checksum": {"algorithm": "sha256", "value": checksum}
+        },
+        "runner": {
+            "image": "busybox:1.37",
+            "command": ["sh", "$(JOB_RESOURCE_DIR)/hello/run.sh"],
+            "env": [{"name": "GREETING", "value": "world"}]
+        },
+        "schedule": {"cron": "*/2 * * * * *", "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 20},
+        "backoffLimit": 0
+    });
+    let created = server
+        .client
+        .post(server.url("/v1/deployments"))
+        .header("X-Forwarded-User", "ana")
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["type"], "CronJob");
+    assert_eq!(created["owner"], "ana");
+    assert!(created["warnings"][0].as_str().unwrap().contains("busybox:1.37"), "{created}");
+
+    // What the local runtime cannot do is refused, with where and why.
+    let mut mounted = spec.clone();
+    mounted["name"] = json!("mounted");
+    mounted["mounts"] = json!([{"source": "//files/share", "mountPath": "/mnt/share", "secretName": "smb"}]);
+    mounted["runner"]["env"] = json!([{"name": "PW", "secret": {"name": "db", "key": "password"}}]);
+    let refused = server.client.post(server.url("/v1/deployments")).json(&mounted).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let refused: Value = refused.json().await.unwrap();
+    let fields: Vec<&str> =
+        refused["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["mounts", "runner.env[0].secret"]);
+
+    // The schedule fires every two seconds; each run fetches, checks and unpacks, then runs.
+    let seen = runs_until(&server, "two scheduled runs succeed", |runs| succeeded(runs) >= 2).await;
+    let first = seen.iter().rev().find(|run| run["state"] == "Succeeded").unwrap();
+    assert_eq!(first["exitCode"], 0);
+    assert_eq!(first["containerState"], "Stopped");
+    let log_of = |run: &str, extra: &str| server.url(&format!("/v1/deployments/hello/logs?run={run}{extra}"));
+    let run_name = first["name"].as_str().unwrap().to_owned();
+    let log = server.client.get(log_of(&run_name, "")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(log, "hello world in resource\nto-stderr\n");
+    let tail = server.client.get(log_of(&run_name, "&tailLines=1")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(tail, "to-stderr\n");
+    let fetch_log =
+        server.client.get(log_of(&run_name, "&container=fetch")).send().await.unwrap().text().await.unwrap();
+    assert!(fetch_log.starts_with("fetched hello-1.0.zip (sha256sum "), "{fetch_log}");
+
+    // Suspended, it starts nothing; started by hand, it runs with the overrides and the caller.
+    let suspended: Value = server
+        .client
+        .post(server.url("/v1/deployments/hello/suspend"))
+        .json(&json!({"reason": "maintenance"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (suspended["suspended"].clone(), suspended["suspendReason"].clone()),
+        (json!(true), json!("maintenance"))
+    );
+    assert_eq!(suspended["nextRun"], Value::Null);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = runs(&server).await.len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(runs(&server).await.len(), before, "a suspended schedule started a run");
+    let manual = server
+        .client
+        .post(server.url("/v1/deployments/hello/run"))
+        .header("X-Forwarded-User", "maria")
+        .json(&json!({"env": [{"name": "EXIT_CODE", "value": "3"}, {"name": "PAUSE", "value": "1"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manual.status(), 201);
+    let manual: Value = manual.json().await.unwrap();
+    let manual_name = manual["name"].as_str().unwrap().to_owned();
+    assert_eq!(manual["manual"], true);
+    // Followed, the log streams until the run ends.
+    let followed = server.client.get(log_of(&manual_name, "&follow=true")).send().await.unwrap();
+    assert_eq!(followed.status(), 200);
+    assert_eq!(followed.text().await.unwrap(), "hello world in resource\nto-stderr\n");
+    let ended = runs_until(&server, "the manual run fails", |runs| {
+        runs.iter().any(|run| run["name"] == manual_name.as_str() && run["state"] == "Failed")
+    })
+    .await;
+    let failed = ended.iter().find(|run| run["name"] == manual_name.as_str()).unwrap();
+    assert_eq!((failed["exitCode"].clone(), failed["failureReason"].clone()), (json!(3), json!("exited with code 3")));
+
+    // A restart keeps the deployment, its suspension and its runs.
+    server.stop().await;
+    let server = start(&settings).await;
+    let detail: Value = server.get("/v1/deployments/hello").await.json().await.unwrap();
+    assert_eq!((detail["suspended"].clone(), detail["revision"].clone()), (json!(true), json!(1)));
+    assert!(runs(&server).await.iter().any(|run| run["name"] == manual_name.as_str()));
+
+    // Resumed, the schedule fires again.
+    let resumed = server.client.post(server.url("/v1/deployments/hello/resume")).send().await.unwrap();
+    assert_eq!(resumed.status(), 200);
+    let count = succeeded(&runs(&server).await);
+    let all = runs_until(&server, "the schedule resumes", |runs| succeeded(runs) > count).await;
+    // The runs that had ended when listed (one going on now is stopped by the deletion).
+    let names: Vec<String> = all
+        .iter()
+        .filter(|run| run["state"] == "Succeeded" || run["state"] == "Failed")
+        .map(|run| run["name"].as_str().unwrap().to_owned())
+        .collect();
+
+    let deleted = server.client.delete(server.url("/v1/deployments/hello")).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(server.get("/v1/deployments/hello").await.status(), 404);
+    assert!(!state.join("deployments/hello").exists(), "the runs' folders are removed");
+    server.stop().await;
+
+    // Every run listed reported its statuses; the failed one says why, and who started it.
+    let mut events: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (_, event) in read_topic(&topic).await {
+        events.entry(event["jobId"].as_str().unwrap().to_owned()).or_default().push(event);
+    }
+    for name in &names {
+        let Some(run) = events.get(name) else { panic!("no event for the run {name}: {:?}", events.keys()) };
+        let statuses: std::collections::BTreeSet<&str> = run.iter().filter_map(|e| e["status"].as_str()).collect();
+        assert_eq!(statuses, ["EXECUTING", "FINISHED", "INIT", "SCHEDULED"].into(), "{name}");
+        let finished = run.iter().find(|e| e["status"] == "FINISHED").unwrap();
+        let scheduled = run.iter().find(|e| e["status"] == "SCHEDULED").unwrap();
+        if *name == manual_name {
+            assert_eq!(finished["job"]["exitStatus"], "EXECUTION_ERROR");
+            assert_eq!(finished["job"]["exitCode"], 3);
+            assert_eq!(scheduled["job"]["jobOwner"], "maria");
+            let parameters = &scheduled["job"]["algorithms"][0]["parameters"];
+            assert_eq!(parameters[1], json!({"parameterId": "EXIT_CODE", "type": "env", "value": ["3"]}));
+        } else {
+            assert_eq!(finished["job"]["exitStatus"], "SUCCESS", "{name}");
+            assert_eq!(scheduled["job"]["jobOwner"], "ana");
+            assert_eq!(scheduled["job"]["algorithms"][0]["algorithmVersion"], "1.0");
+        }
+    }
+    std::fs::remove_dir_all(&work).unwrap();
+}
