@@ -568,7 +568,7 @@ fn manual_run(cron_job: &CronJob, overrides: &RunRequest, author: &str) -> Resul
     })?;
     Ok(Job {
         metadata: ObjectMeta {
-            name: Some(format!("{name}-m{}", base36(Utc::now().timestamp().unsigned_abs()))),
+            name: Some(format!("{name}-m{}", crate::names::base36(Utc::now().timestamp().unsigned_abs()))),
             namespace: cron_job.metadata.namespace.clone(),
             labels: template.metadata.and_then(|m| m.labels),
             annotations: Some(annotations),
@@ -585,20 +585,6 @@ fn manual_run(cron_job: &CronJob, overrides: &RunRequest, author: &str) -> Resul
         spec: Some(spec),
         status: None,
     })
-}
-
-pub(crate) fn base36(mut value: u64) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
-    loop {
-        out.push(DIGITS[(value % 36) as usize]);
-        value /= 36;
-        if value == 0 {
-            break;
-        }
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
 }
 
 async fn runs_of(cluster: &Cluster, name: &str) -> Result<Vec<Run>, ApiError> {
@@ -729,8 +715,18 @@ pub async fn logs(
 )]
 pub async fn airflow_dag(state: web::Data<State>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (spec, namespace) = match &state.local {
-        // A DAG always runs on Kubernetes; a local deployment's goes to the default namespace.
-        Some(local) => (local.spec(&name).await?, "default"),
+        // A DAG always runs on Kubernetes; a local deployment's goes to the default namespace, when
+        // Kubernetes can run it (no file:// download, no schedule with seconds).
+        Some(local) => {
+            let spec = validate::validate(local.spec(&name).await?, Some(&name), None).map_err(|problems| {
+                let why: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
+                ApiError::conflict(
+                    "not_exportable",
+                    format!("'{name}' cannot run on Kubernetes as it is: {}", why.join("; ")),
+                )
+            })?;
+            (spec, "default")
+        }
         None => {
             let cluster = cluster(&state)?;
             let workload = cluster.get(&name).await?;

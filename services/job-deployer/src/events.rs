@@ -12,6 +12,7 @@ use common::event::{AlgorithmReport, JobAttributes, JobEvent, ParameterReport, P
 use common::job::{ExitStatus, JobStatus};
 use common::time::Instant;
 
+use crate::names;
 use crate::spec::WorkloadKind;
 
 /// Everything known of one run.
@@ -56,22 +57,32 @@ pub struct Finish {
     pub exit_code: Option<i64>,
     /// Pods (or local tries) the run took, when known for sure.
     pub attempts: Option<i64>,
+    /// Whether `at` was recorded by the runtime. A Job that Kubernetes removed at once records no
+    /// deletion time: `at` is then when this deployer saw it go, which another reader would see
+    /// otherwise, so the event's id carries no time (`<jobId>/FINISHED/deleted`) and every reader
+    /// names the fact alike.
+    pub recorded: bool,
 }
 
 /// The run's id: the Kubernetes Job's name (or the local run's). A Job deployment's Job keeps the
-/// deployment's name across changes, so its id also carries the revision: two runs never share one.
-pub fn run_id(job_name: &str, kind: WorkloadKind, revision: Option<u32>) -> String {
-    match (kind, revision) {
-        (WorkloadKind::Job, Some(revision)) => format!("{job_name}-r{revision}"),
-        _ => job_name.to_owned(),
+/// deployment's name across changes (and a deleted deployment's name can be deployed again), so
+/// its id also carries the Job's creation second, in base 36: two runs never share one.
+pub fn run_id(job_name: &str, kind: WorkloadKind, created: DateTime<Utc>) -> String {
+    match kind {
+        WorkloadKind::Job => format!("{job_name}-{}", names::base36(created.timestamp().unsigned_abs())),
+        WorkloadKind::CronJob => job_name.to_owned(),
     }
 }
 
 fn event(report: &RunReport, status: JobStatus, at: DateTime<Utc>, job: JobAttributes) -> JobEvent {
+    event_named(report, status, at, &at.timestamp_millis().to_string(), job)
+}
+
+fn event_named(report: &RunReport, status: JobStatus, at: DateTime<Utc>, suffix: &str, job: JobAttributes) -> JobEvent {
     let at = Instant(at);
     JobEvent {
         schema_version: SchemaVersion,
-        event_id: format!("{}/{}/{}", report.run, status.name(), at.0.timestamp_millis()),
+        event_id: format!("{}/{}/{suffix}", report.run, status.name()),
         job_id: report.run.clone(),
         occurred_at: at,
         status: Some(status),
@@ -131,17 +142,25 @@ pub fn events(report: &RunReport) -> Vec<JobEvent> {
             number_of_attempts: value(finish.attempts),
             ..JobAttributes::default()
         };
-        events.push(event(report, JobStatus::Finished, finish.at, job));
+        let suffix = if finish.recorded { finish.at.timestamp_millis().to_string() } else { "deleted".to_owned() };
+        events.push(event_named(report, JobStatus::Finished, finish.at, &suffix, job));
     }
     events
 }
 
-/// The runner's environment as parameters: a plain value as it is, a Secret's key by its reference
-/// only, and the arguments as one parameter `args`.
+/// The runner's environment as parameters: a plain value as it is (unless the variable's name says
+/// it holds a secret: then it is left out), a Secret's key by its reference only, and the
+/// arguments as one parameter `args`.
 pub fn parameters<'a>(env: impl IntoIterator<Item = (&'a str, EnvValue<'a>)>, args: &[String]) -> Vec<ParameterReport> {
     let mut parameters: Vec<ParameterReport> = env
         .into_iter()
         .map(|(name, value)| match value {
+            EnvValue::Plain(_) if looks_secret(name) => ParameterReport {
+                parameter_id: name.to_owned(),
+                label: Some("hidden: its name says it holds a secret".to_owned()),
+                kind: Some("env".to_owned()),
+                value: Vec::new(),
+            },
             EnvValue::Plain(value) => ParameterReport {
                 parameter_id: name.to_owned(),
                 label: None,
@@ -165,6 +184,14 @@ pub fn parameters<'a>(env: impl IntoIterator<Item = (&'a str, EnvValue<'a>)>, ar
         });
     }
     parameters
+}
+
+/// Whether a variable's name says it holds a secret (`DB_PASSWORD`, `API_TOKEN`, `aws_secret_key`):
+/// its value never goes into the history, whatever the runtime.
+fn looks_secret(name: &str) -> bool {
+    const WORDS: [&str; 7] = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "API_KEY", "PRIVATE_KEY"];
+    let name = name.to_ascii_uppercase();
+    WORDS.iter().any(|word| name.contains(word))
 }
 
 /// A variable's value as a report shows it.
@@ -191,7 +218,14 @@ mod tests {
             description: None,
             kind: WorkloadKind::CronJob,
             artifact: Some(("etl".to_owned(), "1.0".to_owned())),
-            parameters: parameters([("MODE", EnvValue::Plain("full")), ("PW", EnvValue::Secret("s", "k"))], &[]),
+            parameters: parameters(
+                [
+                    ("MODE", EnvValue::Plain("full")),
+                    ("PW", EnvValue::Secret("s", "k")),
+                    ("db_password", EnvValue::Plain("hunter2")),
+                ],
+                &[],
+            ),
             scheduled_at: at("2026-01-01T00:00:00Z"),
             attempts: vec![Attempt {
                 started_at: Some(at("2026-01-01T00:00:01Z")),
@@ -203,6 +237,7 @@ mod tests {
                 exit_status: ExitStatus::ExecutionError,
                 exit_code: Some(2),
                 attempts: Some(1),
+                recorded: true,
             }),
         };
         let events = events(&report);
@@ -220,7 +255,10 @@ mod tests {
         assert_eq!(finished["job"]["wallclockTime"], 65);
         assert_eq!(finished["job"]["exitStatus"], "EXECUTION_ERROR");
         let scheduled = serde_json::to_value(&events[0]).unwrap();
-        assert_eq!(scheduled["job"]["algorithms"][0]["parameters"][1]["value"], serde_json::json!([]));
+        let parameters = &scheduled["job"]["algorithms"][0]["parameters"];
+        assert_eq!(parameters[0]["value"], serde_json::json!(["full"]));
+        assert_eq!(parameters[1]["value"], serde_json::json!([]));
+        assert_eq!(parameters[2]["value"], serde_json::json!([]), "a value named as a secret is left out");
         for event in &events {
             JobEvent::from_json(&event.to_json().unwrap()).unwrap();
         }

@@ -168,6 +168,10 @@ pub enum StartError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("cannot open the local runtime's folder: {0}")]
     Local(std::io::Error),
+    #[error(
+        "the local runtime runs commands for whoever reaches its API: it listens on 127.0.0.1 only, not {0} (JOB_DEPLOYER_LISTEN)"
+    )]
+    LocalNotLoopback(std::net::SocketAddr),
     #[error("cannot serve: {0}")]
     Serve(std::io::Error),
 }
@@ -187,6 +191,11 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
     let mut watching = None;
     match settings.runtime {
         RuntimeKind::Local => {
+            // Anyone who reaches the API runs commands as this process: only from this machine.
+            let address = listener.local_addr().map_err(StartError::Serve)?;
+            if !address.ip().is_loopback() {
+                return Err(StartError::LocalNotLoopback(address));
+            }
             local = Some(LocalRuntime::start(&settings.local_dir, publisher.clone()).await.map_err(StartError::Local)?);
         }
         RuntimeKind::Kubernetes => {
@@ -206,19 +215,30 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
     let readiness = readiness(cluster.as_ref(), Some(&publisher));
     let server =
         serve(service.readiness(readiness), settings, listener, cluster, local.clone()).map_err(StartError::Serve)?;
-    // The runs stop (and report it) before the last events are delivered.
+    // The runs stop (and report it) before the last events are delivered. A watch that ends by
+    // itself fails the service, so that it is restarted rather than silently reporting nothing.
     let task = tokio::spawn({
         let stop = stop.clone();
         async move {
-            stop.cancelled().await;
+            let watched = match watching {
+                Some(mut watching) => tokio::select! {
+                    () = stop.cancelled() => watching.await.map_err(|error| error.to_string()).and_then(|ended| ended),
+                    ended = &mut watching => {
+                        let error = ended.map_err(|error| error.to_string()).and_then(|ended| ended).err();
+                        Err(error.unwrap_or_else(|| "the watch of the runs ended".to_owned()))
+                    }
+                },
+                None => {
+                    stop.cancelled().await;
+                    Ok(())
+                }
+            };
             if let Some(local) = local {
                 local.shutdown().await;
             }
-            if let Some(watching) = watching {
-                let _ = watching.await;
-            }
             stop_delivery.cancel();
-            delivering.await.map_err(|error| error.to_string())?
+            delivering.await.map_err(|error| error.to_string())??;
+            watched
         }
     });
     Ok(Running::with_worker(server, Worker { stop, task }))

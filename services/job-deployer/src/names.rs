@@ -72,3 +72,18 @@ pub fn label_value(text: &str) -> String {
         .collect();
     replaced.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
 }
+
+/// `value` in base 36 (digits and lower-case letters): short, and valid in a name.
+pub fn base36(mut value: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(value % 36) as usize]);
+        value /= 36;
+        if value == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}

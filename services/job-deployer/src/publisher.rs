@@ -1,7 +1,8 @@
 //! Publishes job events to Kafka (`contracts/job-events.md`: key = jobId, value = the event's JSON)
 //! with an idempotent producer, so that librdkafka's own retries never write a message twice.
 //!
-//! Events wait in a bounded buffer while the broker is away; a batch whose delivery failed is sent
+//! Events wait in a bounded buffer (counted from when they are published to when the broker
+//! acknowledges them) while the broker is away; a batch whose delivery failed is sent
 //! again with a growing pause, in the same order, until it goes through. Deployments keep working
 //! meanwhile. Only a full buffer drops an event, and then with an error log and a metric; `/readyz`
 //! shows how many events wait and why (without failing: the API still works).
@@ -37,7 +38,9 @@ pub struct KafkaSettings {
 /// The handle the runtimes report through; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Publisher {
-    sender: mpsc::Sender<JobEvent>,
+    sender: mpsc::UnboundedSender<JobEvent>,
+    /// Events accepted and not yet delivered, at most: the buffer's bound.
+    buffer: i64,
     health: Arc<Health>,
 }
 
@@ -60,7 +63,7 @@ struct Metrics {
 
 /// The delivery loop: runs until stopped, then delivers what waits for a few seconds more.
 pub struct Delivery {
-    receiver: mpsc::Receiver<JobEvent>,
+    receiver: mpsc::UnboundedReceiver<JobEvent>,
     producer: FutureProducer,
     admin_config: ClientConfig,
     settings: KafkaSettings,
@@ -77,7 +80,7 @@ const BATCH: usize = 200;
 const FIRST_PAUSE: Duration = Duration::from_millis(200);
 const LONGEST_PAUSE: Duration = Duration::from_secs(10);
 /// How long the stop waits for the events still buffered.
-const DRAIN: Duration = Duration::from_secs(5);
+const DRAIN: Duration = Duration::from_secs(4);
 
 /// The publisher and its delivery loop, its metrics registered.
 pub fn publisher(settings: &KafkaSettings, registry: &mut Registry) -> Result<(Publisher, Delivery), KafkaError> {
@@ -107,11 +110,11 @@ pub fn publisher(settings: &KafkaSettings, registry: &mut Registry) -> Result<(P
         metrics.failed_attempts.clone(),
     );
     registry.register("job_events_waiting", "Job events waiting for the broker", metrics.waiting.clone());
-    let (sender, receiver) = mpsc::channel(settings.buffer.max(1));
+    let (sender, receiver) = mpsc::unbounded_channel();
     let mut admin_config = ClientConfig::new();
     admin_config.set("bootstrap.servers", &settings.brokers).set_log_level(RDKafkaLogLevel::Warning);
     Ok((
-        Publisher { sender, health: health.clone() },
+        Publisher { sender, buffer: i64::try_from(settings.buffer).unwrap_or(i64::MAX), health: health.clone() },
         Delivery { receiver, producer, admin_config, settings: settings.clone(), health },
     ))
 }
@@ -120,18 +123,18 @@ impl Publisher {
     /// Queues `event` for the broker; never waits. A full buffer drops it, loudly.
     pub fn publish(&self, event: JobEvent) {
         let health = &self.health;
-        match self.sender.try_send(event) {
+        // Counted before it is sent, so that the bound holds whatever the delivery loop holds.
+        if health.waiting.fetch_add(1, Ordering::Relaxed) >= self.buffer {
+            health.waiting.fetch_sub(1, Ordering::Relaxed);
+            return dropped(health, &event, "the buffer of events waiting for the broker is full");
+        }
+        match self.sender.send(event) {
             Ok(()) => {
-                health.waiting.fetch_add(1, Ordering::Relaxed);
                 health.metrics.waiting.inc();
             }
-            Err(mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event)) => {
-                health.metrics.dropped.inc();
-                tracing::error!(
-                    event_id = %event.event_id,
-                    job_id = %event.job_id,
-                    "job event dropped: the buffer of events waiting for the broker is full"
-                );
+            Err(mpsc::error::SendError(event)) => {
+                health.waiting.fetch_sub(1, Ordering::Relaxed);
+                dropped(health, &event, "the deployer is stopping");
             }
         }
     }
@@ -150,6 +153,11 @@ impl Publisher {
     pub fn published(&self) -> u64 {
         self.health.published.load(Ordering::Relaxed)
     }
+}
+
+fn dropped(health: &Health, event: &JobEvent, why: &str) {
+    health.metrics.dropped.inc();
+    tracing::error!(event_id = %event.event_id, job_id = %event.job_id, "job event dropped: {why}");
 }
 
 impl Delivery {
@@ -263,8 +271,7 @@ impl Delivery {
             }
         }
         for event in &pending {
-            self.health.metrics.dropped.inc();
-            tracing::error!(event_id = %event.event_id, "job event maybe not delivered before the deployer stopped");
+            dropped(&self.health, event, "not delivered before the deployer stopped");
         }
         let _ = self.producer.flush(Duration::from_secs(1));
     }

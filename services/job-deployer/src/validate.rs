@@ -204,8 +204,12 @@ pub fn file_name(path: &str) -> Option<&str> {
 fn runner(spec: &DeploymentSpec, problems: &mut Problems) {
     let runner = &spec.runner;
     problems.check("runner.image", image::problem(&runner.image));
-    if let Some(dir) = runner.working_dir.as_deref().filter(|dir| !dir.starts_with('/')) {
-        problems.add("runner.workingDir", format!("'{dir}' is not an absolute path"));
+    if let Some(dir) = runner.working_dir.as_deref() {
+        if !dir.starts_with('/') {
+            problems.add("runner.workingDir", format!("'{dir}' is not an absolute path"));
+        } else if dir.split('/').any(|part| part == "..") {
+            problems.add("runner.workingDir", format!("'{dir}' goes up with '..'; name the folder itself"));
+        }
     }
     env(&runner.env, problems);
     if let Some(resources) = &runner.resources {

@@ -38,7 +38,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{FIELD_MANAGER, selector};
@@ -86,14 +86,14 @@ pub async fn watch(
                 None => return Err("the watch of the runs ended".to_owned()),
             },
         }
-        for (job, patch) in runs.take_stops() {
+        for Stop { run, job, patch } in runs.take_stops() {
             let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PatchParams::default() };
             match jobs_api.patch(&job, &params, &Patch::Merge(&patch)).await {
-                Ok(_) => tracing::info!(run = %job, "run ended: a container cannot start"),
-                // Tried again at the next look, unless the Job is gone.
+                Ok(_) => tracing::info!(%job, "run ended: a container cannot start"),
+                // Tried again at the next look, unless the Job is gone or ended meanwhile.
                 Err(error) => {
-                    tracing::warn!(%error, run = %job, "cannot end a run whose container cannot start");
-                    runs.stopping.remove(&job);
+                    tracing::warn!(%error, %job, "cannot end a run whose container cannot start");
+                    runs.stopping.remove(&run);
                 }
             }
         }
@@ -108,48 +108,61 @@ enum Change {
     Pod(Event<Pod>),
 }
 
-trait Named {
-    fn name(&self) -> String;
+/// What identifies an object across its life: its uid (a Job deleted and made again under the same
+/// name is another run).
+fn uid<K: kube::Resource>(object: &K) -> String {
+    object.meta().uid.clone().unwrap_or_else(|| object.name_any())
 }
 
-impl Named for Job {
-    fn name(&self) -> String {
-        self.metadata.name.clone().unwrap_or_default()
-    }
+/// The uid of the Job a pod belongs to.
+fn job_of(pod: &Pod) -> Option<String> {
+    let owners = pod.metadata.owner_references.as_ref()?;
+    owners.iter().find(|owner| owner.kind == "Job").map(|owner| owner.uid.clone())
 }
 
-impl Named for Pod {
-    fn name(&self) -> String {
-        self.metadata.name.clone().unwrap_or_default()
-    }
-}
-
-/// The runs known, and what was published of each.
+/// The runs known (by their Job's uid), and what was published of each.
 #[derive(Debug)]
 struct Runs {
     publisher: Publisher,
     jobs: HashMap<String, Job>,
     /// Jobs deleted, with when: the pods' watch is a stream of its own and may tell later what a
     /// deleted run's pod did before, so a deleted run is kept until its pods are gone.
-    deleted: HashMap<String, (Job, DateTime<Utc>)>,
+    deleted: HashMap<String, (Job, Deleted)>,
     /// The deleted runs, oldest first, so that the oldest go when there are too many.
     deleted_order: VecDeque<String>,
+    /// Pods by uid.
     pods: HashMap<String, Pod>,
     /// Pods deleted before their Job was seen (the other stream may lag), oldest first: kept as
     /// they were last until their Job comes.
     gone_pods: VecDeque<String>,
-    /// Per Job name: the ids of the events published.
+    /// The ids of the events published, per run.
     published: HashMap<String, HashSet<String>>,
     /// Objects listed since the watch (re)started; the others are gone.
     listing_jobs: Option<HashSet<String>>,
     listing_pods: Option<HashSet<String>>,
     /// How long a container may fail to start before the deployer ends its run.
     start_failure_grace: chrono::Duration,
-    /// Runs to end (Job name, merge patch), and those being ended.
-    stops: Vec<(String, serde_json::Value)>,
+    /// Runs to end, and those being ended.
+    stops: Vec<Stop>,
     stopping: HashSet<String>,
-    /// Since when each Job is known without any pod.
-    podless_since: HashMap<String, tokio::time::Instant>,
+    /// Since when each failed run has had fewer pods seen than Kubernetes counted.
+    missing_pods_since: HashMap<String, tokio::time::Instant>,
+}
+
+/// A run the deployer ends: its uid, its Job's name, and the merge patch that ends it.
+#[derive(Debug)]
+struct Stop {
+    run: String,
+    job: String,
+    patch: serde_json::Value,
+}
+
+/// When a Job was deleted: as Kubernetes recorded it (`deletionTimestamp`), or, for a Job removed
+/// at once, as this deployer saw it.
+#[derive(Debug, Clone, Copy)]
+enum Deleted {
+    Recorded(DateTime<Utc>),
+    Seen(DateTime<Utc>),
 }
 
 impl Runs {
@@ -167,58 +180,62 @@ impl Runs {
             start_failure_grace,
             stops: Vec::new(),
             stopping: HashSet::new(),
-            podless_since: HashMap::new(),
+            missing_pods_since: HashMap::new(),
         }
     }
 
-    /// Looks again at the runs going on: a container's failure to start outlasts its grace
-    /// without any change to watch.
+    /// Looks at every run again: a container's failure to start outlasting its grace, or the wait
+    /// for a failed run's pods running out, are not changes a watch would show.
     fn recheck(&mut self) {
-        let going_on: Vec<String> = self.jobs.keys().cloned().collect();
-        for name in going_on {
-            self.report(&name);
+        let runs: Vec<String> = self.jobs.keys().cloned().collect();
+        for run in runs {
+            self.report(&run);
         }
     }
 
-    fn take_stops(&mut self) -> Vec<(String, serde_json::Value)> {
+    fn take_stops(&mut self) -> Vec<Stop> {
         std::mem::take(&mut self.stops)
     }
 
-    /// Takes one watch event; `now` stands for the deletion time of a Job Kubernetes removed
-    /// without recording one.
+    /// Takes one watch event; `now` is when it was seen.
     fn change(&mut self, change: Change, now: DateTime<Utc>) {
         match change {
             Change::Job(Event::Init) => self.listing_jobs = Some(HashSet::new()),
             Change::Pod(Event::Init) => self.listing_pods = Some(HashSet::new()),
             Change::Job(Event::InitApply(job)) => {
                 if let Some(listed) = self.listing_jobs.as_mut() {
-                    listed.insert(job.name());
+                    listed.insert(uid(&job));
                 }
                 self.job_applied(job);
             }
             Change::Pod(Event::InitApply(pod)) => {
                 if let Some(listed) = self.listing_pods.as_mut() {
-                    listed.insert(pod.name());
+                    listed.insert(uid(&pod));
                 }
                 self.pod_applied(pod);
             }
             Change::Job(Event::Apply(job)) => self.job_applied(job),
             Change::Pod(Event::Apply(pod)) => self.pod_applied(pod),
             Change::Job(Event::Delete(job)) => {
-                self.job_deleted(&job.name(), time(job.metadata.deletion_timestamp.as_ref()).unwrap_or(now))
+                let deleted =
+                    time(job.metadata.deletion_timestamp.as_ref()).map_or(Deleted::Seen(now), Deleted::Recorded);
+                self.job_deleted(job, deleted);
             }
             Change::Pod(Event::Delete(pod)) => self.pod_deleted(&pod),
             Change::Job(Event::InitDone) => {
+                // Gone while the watch was away: how they ended is not known, and not guessed.
                 let listed = self.listing_jobs.take().unwrap_or_default();
-                let gone: Vec<String> = self.jobs.keys().filter(|name| !listed.contains(*name)).cloned().collect();
-                for name in gone {
-                    self.job_deleted(&name, now);
+                let gone: Vec<String> = self.jobs.keys().filter(|run| !listed.contains(*run)).cloned().collect();
+                for run in gone {
+                    tracing::info!(%run, "a run's Job went while the watch was away; its end is not known");
+                    self.jobs.remove(&run);
+                    self.forget(&run);
                 }
             }
             Change::Pod(Event::InitDone) => {
                 let listed = self.listing_pods.take().unwrap_or_default();
                 let gone: Vec<Pod> =
-                    self.pods.iter().filter(|(name, _)| !listed.contains(*name)).map(|(_, pod)| pod.clone()).collect();
+                    self.pods.iter().filter(|(key, _)| !listed.contains(*key)).map(|(_, pod)| pod.clone()).collect();
                 for pod in gone {
                     self.pod_deleted(&pod);
                 }
@@ -227,17 +244,17 @@ impl Runs {
     }
 
     fn job_applied(&mut self, job: Job) {
-        let name = job.name();
-        self.jobs.insert(name.clone(), job);
-        self.report(&name);
-        self.drop_gone_pods(&name);
+        let run = uid(&job);
+        self.jobs.insert(run.clone(), job);
+        self.report(&run);
+        self.drop_gone_pods(&run);
     }
 
-    /// The deleted pods of Job `name` kept for it, once reported.
-    fn drop_gone_pods(&mut self, name: &str) {
+    /// The deleted pods kept for run `run`, once reported.
+    fn drop_gone_pods(&mut self, run: &str) {
         let pods = &mut self.pods;
         self.gone_pods.retain(|pod| match pods.get(pod).and_then(job_of) {
-            Some(job) if job == name => {
+            Some(job) if job == run => {
                 pods.remove(pod);
                 false
             }
@@ -246,22 +263,23 @@ impl Runs {
     }
 
     fn pod_applied(&mut self, pod: Pod) {
-        let job = job_of(&pod);
-        self.pods.insert(pod.name(), pod);
-        if let Some(job) = job {
-            self.report(&job);
+        let run = job_of(&pod);
+        self.pods.insert(uid(&pod), pod);
+        if let Some(run) = run {
+            self.report(&run);
         }
     }
 
     fn pod_deleted(&mut self, pod: &Pod) {
-        let Some(job) = job_of(pod) else {
-            self.pods.remove(&pod.name());
+        let key = uid(pod);
+        let Some(run) = job_of(pod) else {
+            self.pods.remove(&key);
             return;
         };
         // Its last state may be news (it ran before it went), then it is gone.
-        self.pods.insert(pod.name(), pod.clone());
-        if !self.jobs.contains_key(&job) && !self.deleted.contains_key(&job) {
-            self.gone_pods.push_back(pod.name());
+        self.pods.insert(key.clone(), pod.clone());
+        if !self.jobs.contains_key(&run) && !self.deleted.contains_key(&run) {
+            self.gone_pods.push_back(key);
             while self.gone_pods.len() > MAX_DELETED {
                 if let Some(oldest) = self.gone_pods.pop_front() {
                     self.pods.remove(&oldest);
@@ -269,19 +287,20 @@ impl Runs {
             }
             return;
         }
-        self.report(&job);
-        self.pods.remove(&pod.name());
-        if self.deleted.contains_key(&job) && !self.pods.values().any(|pod| job_of(pod).as_deref() == Some(&job)) {
-            self.forget(&job);
+        self.report(&run);
+        self.pods.remove(&key);
+        if self.deleted.contains_key(&run) && !self.pods.values().any(|pod| job_of(pod).as_deref() == Some(&run)) {
+            self.forget(&run);
         }
     }
 
-    fn job_deleted(&mut self, name: &str, at: DateTime<Utc>) {
-        let Some(job) = self.jobs.remove(name) else { return };
-        self.deleted.insert(name.to_owned(), (job, at));
-        self.deleted_order.push_back(name.to_owned());
-        self.report(name);
-        self.drop_gone_pods(name);
+    fn job_deleted(&mut self, job: Job, deleted: Deleted) {
+        let run = uid(&job);
+        self.jobs.remove(&run);
+        self.deleted.insert(run.clone(), (job, deleted));
+        self.deleted_order.push_back(run.clone());
+        self.report(&run);
+        self.drop_gone_pods(&run);
         while self.deleted_order.len() > MAX_DELETED {
             if let Some(oldest) = self.deleted_order.front().cloned() {
                 self.forget(&oldest);
@@ -289,41 +308,46 @@ impl Runs {
         }
     }
 
-    /// A deleted run whose pods are gone too: nothing more can be learnt of it.
-    fn forget(&mut self, name: &str) {
-        self.deleted.remove(name);
-        self.deleted_order.retain(|deleted| deleted != name);
-        self.published.remove(name);
-        self.stopping.remove(name);
-        self.podless_since.remove(name);
-        self.pods.retain(|_, pod| job_of(pod).as_deref() != Some(name));
+    /// A run whose Job and pods are gone: nothing more can be learnt of it.
+    fn forget(&mut self, run: &str) {
+        self.deleted.remove(run);
+        self.deleted_order.retain(|deleted| deleted != run);
+        self.published.remove(run);
+        self.stopping.remove(run);
+        self.missing_pods_since.remove(run);
+        self.pods.retain(|_, pod| job_of(pod).as_deref() != Some(run));
     }
 
-    /// Publishes what is new of the run of Job `name`.
-    fn report(&mut self, name: &str) {
-        let (job, deleted_at) = match (self.jobs.get(name), self.deleted.get(name)) {
+    /// Publishes what is new of run `run`.
+    fn report(&mut self, run: &str) {
+        let (job, deleted) = match (self.jobs.get(run), self.deleted.get(run)) {
             (Some(job), _) => (job, None),
-            (None, Some((job, at))) => (job, Some(*at)),
+            (None, Some((job, deleted))) => (job, Some(*deleted)),
             (None, None) => return,
         };
-        let mut pods: Vec<&Pod> = self.pods.values().filter(|pod| job_of(pod).as_deref() == Some(name)).collect();
-        pods.sort_by_key(|pod| (time(pod.metadata.creation_timestamp.as_ref()), pod.name()));
-        let podless_for_long = if pods.is_empty() {
-            self.podless_since.entry(name.to_owned()).or_insert_with(tokio::time::Instant::now).elapsed() >= POD_WAIT
+        let mut pods: Vec<&Pod> = self.pods.values().filter(|pod| job_of(pod).as_deref() == Some(run)).collect();
+        pods.sort_by_key(|pod| (time(pod.metadata.creation_timestamp.as_ref()), pod.name_any()));
+        // Kubernetes counts the pods that ended; until as many have been seen, the last one seen
+        // may not be the last one (the pods' stream lags), for a while.
+        let counted = job.status.as_ref().map_or(0, |s| s.succeeded.unwrap_or(0) + s.failed.unwrap_or(0));
+        let pods_missing = pods.is_empty() || pods.len() < usize::try_from(counted).unwrap_or(0);
+        let waited_for_pods = if pods_missing {
+            self.missing_pods_since.entry(run.to_owned()).or_insert_with(tokio::time::Instant::now).elapsed()
+                >= POD_WAIT
         } else {
-            self.podless_since.remove(name);
-            false
+            self.missing_pods_since.remove(run);
+            true
         };
-        let Some(report) = report(job, &pods, deleted_at, podless_for_long) else { return };
+        let Some(report) = report(job, &pods, deleted, waited_for_pods) else { return };
         if report.finished.is_none()
-            && deleted_at.is_none()
-            && !self.stopping.contains(name)
+            && deleted.is_none()
+            && !self.stopping.contains(run)
             && let Some(patch) = stop_if_cannot_start(job, pods.last().copied(), self.start_failure_grace, Utc::now())
         {
-            self.stopping.insert(name.to_owned());
-            self.stops.push((name.to_owned(), patch));
+            self.stopping.insert(run.to_owned());
+            self.stops.push(Stop { run: run.to_owned(), job: job.name_any(), patch });
         }
-        let published = self.published.entry(name.to_owned()).or_default();
+        let published = self.published.entry(run.to_owned()).or_default();
         for event in events::events(&report) {
             if published.insert(event.event_id.clone()) {
                 self.publisher.publish(event);
@@ -335,26 +359,19 @@ impl Runs {
 /// Deleted runs kept for their pods' late news.
 const MAX_DELETED: usize = 1000;
 
-/// The Job a pod belongs to.
-fn job_of(pod: &Pod) -> Option<String> {
-    let owners = pod.metadata.owner_references.as_ref()?;
-    owners.iter().find(|owner| owner.kind == "Job").map(|owner| owner.name.clone())
-}
-
 fn annotation(job: &Job, key: &str) -> Option<String> {
     job.metadata.annotations.as_ref()?.get(key).cloned()
 }
 
-/// The run of `job` as Kubernetes shows it, its pods oldest first; `deleted_at` when the Job was
-/// deleted; `podless_for_long` when no pod of it has been seen for [`POD_WAIT`]. None for a Job
-/// that is not a deployment's run.
-fn report(job: &Job, pods: &[&Pod], deleted_at: Option<DateTime<Utc>>, podless_for_long: bool) -> Option<RunReport> {
+/// The run of `job` as Kubernetes shows it, its pods oldest first; `deleted` when the Job was
+/// deleted; `waited_for_pods` when every pod Kubernetes counted has been seen, or long enough was
+/// waited for them. None for a Job that is not a deployment's run.
+fn report(job: &Job, pods: &[&Pod], deleted: Option<Deleted>, waited_for_pods: bool) -> Option<RunReport> {
     let deployment = job.metadata.labels.as_ref()?.get(DEPLOYMENT_LABEL)?.clone();
     let name = job.metadata.name.clone()?;
     let scheduled_at = time(job.metadata.creation_timestamp.as_ref())?;
     let from_cron_job = job.metadata.owner_references.iter().flatten().any(|owner| owner.kind == "CronJob");
     let kind = if from_cron_job { WorkloadKind::CronJob } else { WorkloadKind::Job };
-    let revision = annotation(job, manifests::REVISION_ANNOTATION).and_then(|text| text.parse().ok());
     let runner = job
         .spec
         .as_ref()
@@ -381,7 +398,7 @@ fn report(job: &Job, pods: &[&Pod], deleted_at: Option<DateTime<Utc>>, podless_f
         })
         .collect();
     Some(RunReport {
-        run: events::run_id(&name, kind, revision),
+        run: events::run_id(&name, kind, scheduled_at),
         deployment,
         owner: annotation(job, manifests::DEPLOYED_BY_ANNOTATION),
         description: annotation(job, manifests::DESCRIPTION_ANNOTATION),
@@ -391,7 +408,7 @@ fn report(job: &Job, pods: &[&Pod], deleted_at: Option<DateTime<Utc>>, podless_f
         parameters: events::parameters(env, &args),
         scheduled_at,
         attempts,
-        finished: finish(job, pods.last().copied(), deleted_at, podless_for_long),
+        finished: finish(job, pods.last().copied(), deleted, waited_for_pods),
     })
 }
 
@@ -402,26 +419,25 @@ fn runner_state(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::ContainerState
 /// How the run ended, if that is known for sure (see the module's table). Only what cannot change
 /// any more is used, so that every reading of the same run gives the same event: the Job's own
 /// record, or a pod that has ended or is gone. Until the pods' stream has told how the last pod
-/// ended (or, without any pod, for [`POD_WAIT`]), there is no answer yet.
-fn finish(job: &Job, pod: Option<&Pod>, deleted_at: Option<DateTime<Utc>>, podless_for_long: bool) -> Option<Finish> {
+/// ended (or for [`POD_WAIT`], when pods are missing), there is no answer yet.
+fn finish(job: &Job, pod: Option<&Pod>, deleted: Option<Deleted>, waited_for_pods: bool) -> Option<Finish> {
     let status = job.status.as_ref();
     let attempts = status.map(|s| i64::from(s.succeeded.unwrap_or(0)) + i64::from(s.failed.unwrap_or(0)));
-    let finish = |at, exit_status, exit_code| Some(Finish { at, exit_status, exit_code, attempts });
+    let finish = |at, exit_status, exit_code| Some(Finish { at, exit_status, exit_code, attempts, recorded: true });
     // Ended by the deployer or deleted: the Job's counters may still move, so none are told.
+    let ended_early = |at, exit_status, recorded| Finish { at, exit_status, exit_code: None, attempts: None, recorded };
     if let Some(at) = annotation(job, manifests::SETUP_FAILED_AT_ANNOTATION).and_then(|at| parse_time(&at)) {
-        return Some(Finish {
-            at,
-            exit_status: ExitStatus::FailedSetupExecutionEnvironment,
-            exit_code: None,
-            attempts: None,
-        });
+        return Some(ended_early(at, ExitStatus::FailedSetupExecutionEnvironment, true));
     }
     let ended =
         status.and_then(|s| s.conditions.as_ref()).into_iter().flatten().find(|condition| {
             condition.status == "True" && (condition.type_ == "Complete" || condition.type_ == "Failed")
         });
     let Some(condition) = ended else {
-        return deleted_at.map(|at| Finish { at, exit_status: ExitStatus::Killed, exit_code: None, attempts: None });
+        return deleted.map(|deleted| match deleted {
+            Deleted::Recorded(at) => ended_early(at, ExitStatus::Killed, true),
+            Deleted::Seen(at) => ended_early(at, ExitStatus::Killed, false),
+        });
     };
     let at = time(condition.last_transition_time.as_ref()).or_else(|| time(status?.completion_time.as_ref()))?;
     match (condition.type_.as_str(), condition.reason.as_deref()) {
@@ -429,9 +445,9 @@ fn finish(job: &Job, pod: Option<&Pod>, deleted_at: Option<DateTime<Utc>>, podle
         (_, Some("DeadlineExceeded")) => finish(at, ExitStatus::Killed, None),
         // The pod failure policy's rule: the fetch found a wrong resource.
         (_, Some("PodFailurePolicy")) => finish(at, ExitStatus::FailedSetupExecutionEnvironment, None),
+        _ if !waited_for_pods => None,
         _ => match pod {
-            None if podless_for_long => finish(at, ExitStatus::Lost, None),
-            None => None,
+            None => finish(at, ExitStatus::Lost, None),
             Some(pod) if settled(pod) => {
                 let (exit_status, exit_code) = failure(pod);
                 finish(at, exit_status, exit_code)
@@ -458,8 +474,10 @@ fn stop_if_cannot_start(
     let started = time(job.status.as_ref().and_then(|s| s.start_time.as_ref())).unwrap_or(created);
     let elapsed = (now - started).num_seconds().max(1);
     let deadline = job.spec.as_ref().and_then(|spec| spec.active_deadline_seconds).map_or(elapsed, |d| d.min(elapsed));
+    // Only over the Job as read: a second replica deciding the same finds it changed (409), then
+    // sees the first one's annotations.
     Some(serde_json::json!({
-        "metadata": {"annotations": {
+        "metadata": {"resourceVersion": job.metadata.resource_version, "annotations": {
             manifests::SETUP_FAILED_AT_ANNOTATION: common::time::format_utc_millis(&now),
             manifests::SETUP_FAILURE_ANNOTATION: format!("cannot start: {why}"),
         }},

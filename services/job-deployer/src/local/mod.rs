@@ -71,6 +71,8 @@ struct Entry {
     record: DeploymentRecord,
     schedule: Option<CancellationToken>,
     active: HashMap<String, ActiveRun>,
+    /// Being deleted: its runs are stopping; it takes no change and no new run.
+    deleting: bool,
 }
 
 #[derive(Debug)]
@@ -108,18 +110,22 @@ impl LocalRuntime {
         let mut deployments = runtime.inner.deployments.lock().await;
         for record in runtime.inner.store.deployments()? {
             let name = name_of(&record.spec).to_owned();
-            for mut run in runtime.inner.store.runs(&name)?.into_iter().filter(|run| run.finished.is_none()) {
-                run.finished = Some(FinishRecord {
-                    at: now,
-                    exit_status: ExitStatus::Lost,
-                    exit_code: None,
-                    reason: Some("lost: the deployer stopped while the run went on".to_owned()),
-                });
-                runtime.inner.store.save_run(&run)?;
-                runtime.inner.publish(&run, &record.spec, &mut Default::default());
+            for mut run in runtime.inner.store.runs(&name)? {
+                if run.finished.is_none() {
+                    run.finished = Some(FinishRecord {
+                        at: now,
+                        exit_status: ExitStatus::Lost,
+                        exit_code: None,
+                        reason: Some("lost: the deployer stopped while the run went on".to_owned()),
+                    });
+                    runtime.inner.store.save_run(&run)?;
+                }
+                // Every run again: what a full buffer or a stop kept from the broker goes now (the
+                // ids are the same, so the history takes each fact once).
+                runtime.inner.publish(&run, &mut Default::default());
             }
             let schedule = runtime.schedule(&record);
-            deployments.insert(name, Entry { record, schedule, active: HashMap::new() });
+            deployments.insert(name, Entry { record, schedule, active: HashMap::new(), deleting: false });
         }
         tracing::info!(dir = %dir.display(), deployments = deployments.len(), "local runtime ready");
         drop(deployments);
@@ -155,17 +161,23 @@ impl LocalRuntime {
                     () = stop.cancelled() => return,
                     () = tokio::time::sleep(wait) => {}
                 }
-                after = next;
-                runtime.fire(&name, next).await;
+                // Slots missed while this process slept (a laptop's lid closed) are skipped, as the
+                // CronJob controller starts at most the latest missed one.
+                after = next.max(Utc::now());
+                runtime.fire(&name, next, &stop).await;
             }
         });
         Some(token)
     }
 
     /// A scheduled time came: start a run as the concurrency policy and the starting deadline say.
-    async fn fire(&self, name: &str, due: DateTime<Utc>) {
+    async fn fire(&self, name: &str, due: DateTime<Utc>, schedule_stop: &CancellationToken) {
         let mut deployments = self.inner.deployments.lock().await;
         let Some(entry) = deployments.get_mut(name) else { return };
+        // Suspended, changed or deleted while this fire waited for the lock.
+        if schedule_stop.is_cancelled() || entry.record.suspended || entry.deleting {
+            return;
+        }
         let Some(schedule) = entry.record.spec.schedule.clone() else { return };
         let late = (Utc::now() - due).num_seconds();
         if schedule.starting_deadline_seconds.is_some_and(|deadline| late > deadline) {
@@ -192,6 +204,9 @@ impl LocalRuntime {
             tracing::error!(%error, deployment = name, "cannot record the schedule's last run");
         }
         let run_name = format!("{name}-{}", due.timestamp());
+        if entry.active.contains_key(&run_name) || self.inner.store.run_dir(name, &run_name).exists() {
+            return;
+        }
         let by = entry.record.deployed_by.clone();
         let (env, args) = (entry.record.spec.runner.env.clone(), entry.record.spec.runner.args.clone());
         self.start_run(entry, run_name, by, false, env, args);
@@ -207,10 +222,15 @@ impl LocalRuntime {
         env: Vec<crate::spec::EnvVar>,
         args: Vec<String>,
     ) -> RunRecord {
+        let spec = &entry.record.spec;
         let record = RunRecord {
             name: run_name.clone(),
-            deployment: name_of(&entry.record.spec).to_owned(),
+            deployment: name_of(spec).to_owned(),
             revision: entry.record.revision,
+            kind: spec.kind(),
+            description: spec.description.clone(),
+            artifact: spec.resource.name.clone(),
+            artifact_version: spec.resource.version.clone(),
             manual,
             triggered_by,
             scheduled_at: Utc::now(),
@@ -237,7 +257,7 @@ impl LocalRuntime {
             if let Err(error) = inner.store.save_run(run) {
                 tracing::error!(%error, run = %run.name, "cannot record the run");
             }
-            inner.publish(run, &spec, published);
+            inner.publish(run, published);
         };
         save(&run, &mut published);
         let files = RunFiles { dir: inner.store.run_dir(&run.deployment, &run.name) };
@@ -269,13 +289,11 @@ impl LocalRuntime {
                     (ended, None)
                 }
             };
+            let finish = outcome(&ended, setup_message, inner.stop.is_cancelled());
             if let Some(current) = run.attempts.last_mut() {
-                current.ended_at = Some(Utc::now());
-                if let (Ended::Exited(code), None) = (&ended, &setup_message) {
-                    current.exit_code = Some(i64::from(*code));
-                }
+                current.ended_at = Some(finish.at);
+                current.exit_code = finish.exit_code;
             }
-            let finish = outcome(&ended, setup_message);
             let retry = finish.exit_status != ExitStatus::Success
                 && !matches!(ended, Ended::Stopped | Ended::DeadlineExceeded)
                 && (finish.exit_status != ExitStatus::FailedSetupExecutionEnvironment
@@ -287,7 +305,7 @@ impl LocalRuntime {
             save(&run, &mut published);
             tracing::info!(run = %run.name, attempt, reason = ?finish.reason, "attempt failed; retrying");
             tokio::select! {
-                () = stop.cancelled() => break outcome(&Ended::Stopped, None),
+                () = stop.cancelled() => break outcome(&Ended::Stopped, None, inner.stop.is_cancelled()),
                 () = tokio::time::sleep(pause) => {}
             }
             pause = (pause * 2).min(LONGEST_RETRY_PAUSE);
@@ -327,6 +345,20 @@ impl LocalRuntime {
         deployments.get_mut(name).ok_or_else(|| ApiError::not_found(name))
     }
 
+    /// Refuses to start anything while the deployer stops, or on a deployment being deleted.
+    fn accepting(&self, entry: Option<&Entry>) -> Result<(), ApiError> {
+        if self.inner.stop.is_cancelled() {
+            return Err(ApiError::Unavailable(ErrorBody::new("stopping", "the deployer is stopping; try again")));
+        }
+        match entry {
+            Some(entry) if entry.deleting => Err(ApiError::conflict(
+                "deployment_being_deleted",
+                format!("'{}' is being deleted (its runs are stopping); try again", name_of(&entry.record.spec)),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Deploys a checked spec (`create`) or changes a deployment: a new revision.
     pub async fn deploy(
         &self,
@@ -337,6 +369,7 @@ impl LocalRuntime {
     ) -> Result<DeploymentDetail, ApiError> {
         let name = name_of(&spec).to_owned();
         let mut deployments = self.inner.deployments.lock().await;
+        self.accepting(deployments.get(&name))?;
         let old = deployments.get(&name).map(|entry| &entry.record);
         match (old, create) {
             (Some(_), true) => {
@@ -373,7 +406,7 @@ impl LocalRuntime {
             .save_deployment(&record)
             .and_then(|()| self.inner.store.save_revision(&name, &kept))
             .map_err(|error| storage_error(&error, "record the deployment"))?;
-        let mut entry = Entry { record, schedule: None, active: HashMap::new() };
+        let mut entry = Entry { record, schedule: None, active: HashMap::new(), deleting: false };
         if let Some(old) = deployments.remove(&name) {
             old.schedule.iter().for_each(CancellationToken::cancel);
             // A Job's run is replaced by the change (Kubernetes deletes the old Job with its pods);
@@ -387,7 +420,8 @@ impl LocalRuntime {
         entry.schedule = self.schedule(&entry.record);
         if entry.record.spec.kind() == WorkloadKind::Job {
             let (env, args) = (entry.record.spec.runner.env.clone(), entry.record.spec.runner.args.clone());
-            self.start_run(&mut entry, format!("{name}-r{revision}"), author.to_owned(), false, env, args);
+            let run_name = events::run_id(&name, WorkloadKind::Job, now);
+            self.start_run(&mut entry, run_name, author.to_owned(), false, env, args);
         }
         let detail = self.detail_of(&entry);
         deployments.insert(name, entry);
@@ -462,15 +496,31 @@ impl LocalRuntime {
     /// Removes the deployment: its schedule, its runs (those going on are stopped and reported
     /// KILLED), its folder.
     pub async fn delete(&self, name: &str) -> Result<(), ApiError> {
-        let entry = self.inner.deployments.lock().await.remove(name).ok_or_else(|| ApiError::not_found(name))?;
-        entry.schedule.iter().for_each(CancellationToken::cancel);
-        for run in entry.active.values() {
+        let runs: Vec<ActiveRun> = {
+            let mut deployments = self.inner.deployments.lock().await;
+            let entry = Self::entry_mut(&mut deployments, name)?;
+            self.accepting(Some(entry))?;
+            entry.deleting = true;
+            entry.schedule.take().iter().for_each(CancellationToken::cancel);
+            entry.active.drain().map(|(_, run)| run).collect()
+        };
+        // The runs end (and report it) without the lock, which their last step takes.
+        for run in &runs {
             run.stop.cancel();
         }
-        for (_, run) in entry.active {
+        for run in runs {
             let _ = run.task.await;
         }
-        self.inner.store.remove_deployment(name).map_err(|error| storage_error(&error, "remove the deployment"))
+        let mut deployments = self.inner.deployments.lock().await;
+        let removed = self.inner.store.remove_deployment(name);
+        if let Err(error) = removed {
+            if let Some(entry) = deployments.get_mut(name) {
+                entry.deleting = false;
+            }
+            return Err(storage_error(&error, "remove the deployment"));
+        }
+        deployments.remove(name);
+        Ok(())
     }
 
     pub async fn revisions(&self, name: &str) -> Result<Vec<Revision>, ApiError> {
@@ -506,6 +556,7 @@ impl LocalRuntime {
     pub async fn run_now(&self, name: &str, overrides: RunRequest, author: &str) -> Result<Run, ApiError> {
         let mut deployments = self.inner.deployments.lock().await;
         let entry = Self::entry_mut(&mut deployments, name)?;
+        self.accepting(Some(entry))?;
         if entry.record.spec.kind() != WorkloadKind::CronJob {
             return Err(ApiError::conflict(
                 "not_a_cronjob",
@@ -518,7 +569,7 @@ impl LocalRuntime {
             env.push(var);
         }
         let args = overrides.args.unwrap_or_else(|| entry.record.spec.runner.args.clone());
-        let base = format!("{name}-m{}", crate::api::base36(Utc::now().timestamp().unsigned_abs()));
+        let base = format!("{name}-m{}", crate::names::base36(Utc::now().timestamp().unsigned_abs()));
         let mut run_name = base.clone();
         let mut suffix = 1;
         while entry.active.contains_key(&run_name) || self.inner.store.run_dir(name, &run_name).exists() {
@@ -595,7 +646,8 @@ impl LocalRuntime {
                     return None;
                 }
                 loop {
-                    // Read before asking whether the run ended, so that its last lines are never missed.
+                    // Whether the run had ended is asked before reading: lines written before the end
+                    // are then all read before the stream ends.
                     let ended = store
                         .runs(&deployment)
                         .ok()
@@ -632,6 +684,9 @@ async fn read_from(path: &Path, offset: u64) -> std::io::Result<Vec<u8>> {
 /// The last `tail` lines, then at most `limit` bytes of them (as the kubelet bounds a log).
 fn bound(text: &str, tail: Option<i64>, limit: Option<i64>) -> String {
     let mut text = text;
+    if tail == Some(0) {
+        return String::new();
+    }
     if let Some(tail) = tail.and_then(|tail| usize::try_from(tail).ok()) {
         let lines: Vec<(usize, &str)> = text.match_indices('\n').collect();
         let ends_with_newline = text.ends_with('\n');
@@ -666,8 +721,8 @@ impl std::fmt::Debug for Log {
 
 impl Inner {
     /// Publishes the events of `run` not yet in `published`.
-    fn publish(&self, run: &RunRecord, spec: &DeploymentSpec, published: &mut std::collections::HashSet<String>) {
-        for event in events::events(&report(run, spec)) {
+    fn publish(&self, run: &RunRecord, published: &mut std::collections::HashSet<String>) {
+        for event in events::events(&report(run)) {
             if published.insert(event.event_id.clone()) {
                 self.publisher.publish(event);
             }
@@ -676,10 +731,15 @@ impl Inner {
 }
 
 /// How an attempt ended, as the history and the run's view say it.
-fn outcome(ended: &Ended, setup_message: Option<String>) -> FinishRecord {
+/// A process killed by a signal reads as on Kubernetes, where the runner's exit code is then 128 + the
+/// signal and only an OOMKilled container (which a local run cannot tell) is KILLED.
+fn outcome(ended: &Ended, setup_message: Option<String>, deployer_stopping: bool) -> FinishRecord {
     let at = Utc::now();
     let (exit_status, exit_code, reason) = match (ended, setup_message) {
-        (Ended::Stopped, _) => (ExitStatus::Killed, None, Some("stopped: the run was deleted or replaced".to_owned())),
+        (Ended::Stopped, _) => {
+            let why = if deployer_stopping { "the deployer stopped" } else { "the run was deleted or replaced" };
+            (ExitStatus::Killed, None, Some(format!("stopped: {why}")))
+        }
         (Ended::DeadlineExceeded, _) => (
             ExitStatus::Killed,
             None,
@@ -691,7 +751,7 @@ fn outcome(ended: &Ended, setup_message: Option<String>) -> FinishRecord {
             (ExitStatus::ExecutionError, Some(i64::from(*code)), Some(format!("exited with code {code}")))
         }
         (Ended::Signalled(signal), None) => {
-            (ExitStatus::Killed, Some(128 + i64::from(*signal)), Some(format!("killed by signal {signal}")))
+            (ExitStatus::ExecutionError, Some(128 + i64::from(*signal)), Some(format!("killed by signal {signal}")))
         }
         (Ended::CannotStart(why), None) => {
             (ExitStatus::FailedSetupExecutionEnvironment, None, Some(format!("cannot start: {why}")))
@@ -700,18 +760,17 @@ fn outcome(ended: &Ended, setup_message: Option<String>) -> FinishRecord {
     FinishRecord { at, exit_status, exit_code, reason }
 }
 
-/// The run as the history sees it.
-fn report(run: &RunRecord, spec: &DeploymentSpec) -> RunReport {
+/// The run as the history sees it, from its record alone.
+fn report(run: &RunRecord) -> RunReport {
     let env = run.env.iter().map(|var| (var.name.as_str(), EnvValue::Plain(var.value.as_deref().unwrap_or_default())));
-    let kind = spec.kind();
     RunReport {
-        // Local run names are unique already (a Job deployment's run is `<name>-r<revision>`).
+        // Local run names are unique already (a Job deployment's run is named as its id would be).
         run: run.name.clone(),
         deployment: run.deployment.clone(),
         owner: Some(run.triggered_by.clone()),
-        description: spec.description.clone(),
-        kind,
-        artifact: Some((spec.resource.name.clone(), spec.resource.version.clone())),
+        description: run.description.clone(),
+        kind: run.kind,
+        artifact: Some((run.artifact.clone(), run.artifact_version.clone())),
         parameters: events::parameters(env, &run.args),
         scheduled_at: run.scheduled_at,
         attempts: run
@@ -728,6 +787,7 @@ fn report(run: &RunRecord, spec: &DeploymentSpec) -> RunReport {
             exit_status: finish.exit_status,
             exit_code: finish.exit_code,
             attempts: Some(i64::try_from(run.attempts.len()).unwrap_or(i64::MAX)),
+            recorded: true,
         }),
     }
 }
@@ -811,5 +871,6 @@ mod tests {
         assert_eq!(bound("a\nb\n", Some(5), Some(3)), "a\nb");
         assert_eq!(bound("é", None, Some(1)), "");
         assert_eq!(bound("a\n", Some(0), None), "");
+        assert_eq!(bound("a\nb", Some(0), None), "");
     }
 }

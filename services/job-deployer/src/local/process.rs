@@ -17,8 +17,8 @@ use crate::spec::DeploymentSpec;
 use crate::validate::{RESOURCE_ROOT, file_name};
 
 /// How long a stopped process has between SIGTERM and SIGKILL (Kubernetes gives 30 s; a laptop
-/// needs less).
-const GRACE: Duration = Duration::from_secs(5);
+/// needs less, and a stopping deployer has 10 s in all, its last events included).
+const GRACE: Duration = Duration::from_secs(3);
 
 /// The files of one run.
 #[derive(Debug, Clone)]
@@ -66,6 +66,8 @@ pub async fn fetch(
     stop: &CancellationToken,
 ) -> Result<(), (Ended, Option<String>)> {
     let resource = &spec.resource;
+    // An earlier attempt's message must not stand for this one's.
+    let _ = std::fs::remove_file(files.termination_log());
     let mut command = Command::new("sh");
     command
         .arg("-c")
@@ -87,7 +89,7 @@ pub async fn fetch(
     }
 }
 
-/// Whether a fetch that ended so may be tried again.
+/// Whether a fetch that ended so may be tried again (not after a wrong resource, a stop or the deadline).
 pub fn fetch_retryable(ended: &Ended) -> bool {
     !matches!(ended, Ended::Exited(FETCH_PERMANENT_FAILURE) | Ended::Stopped | Ended::DeadlineExceeded)
 }

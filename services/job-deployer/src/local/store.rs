@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Revision;
-use crate::spec::{DeploymentSpec, EnvVar};
+use crate::spec::{DeploymentSpec, EnvVar, WorkloadKind};
 
 /// A deployment of the local runtime.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +47,12 @@ pub struct RunRecord {
     pub name: String,
     pub deployment: String,
     pub revision: u32,
+    /// What the run runs, as its revision said: its events never change with later revisions.
+    pub kind: WorkloadKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub artifact: String,
+    pub artifact_version: String,
     pub manual: bool,
     /// Who deployed the revision, or who pressed "run now".
     pub triggered_by: String,

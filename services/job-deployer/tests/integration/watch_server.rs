@@ -1,7 +1,7 @@
 //! A Kubernetes API server stand-in for watches: it keeps Jobs and pods, answers lists with a
 //! `resourceVersion`, and streams watch events (`{"type": "ADDED", "object": ...}` lines) from the
 //! version the client asks, as the API server does, and takes JSON merge patches of Jobs (RFC 7386,
-//! what the deployer sends to end a run). A test changes the objects; every open watch sees the
+//! what the deployer sends to end a run; refused with 409 when they name an older resourceVersion). A test changes the objects; every open watch sees the
 //! change.
 
 use std::collections::BTreeMap;
@@ -60,6 +60,14 @@ impl WatchServer {
                         async move {
                             let name = path.into_inner().1;
                             let mut job = server.get(Kind::Job, &name);
+                            // A patch naming a resourceVersion applies only over that version.
+                            let expected = &body["metadata"]["resourceVersion"];
+                            if !expected.is_null() && *expected != job["metadata"]["resourceVersion"] {
+                                return HttpResponse::Conflict().json(json!({
+                                    "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
+                                    "message": format!("Operation cannot be fulfilled on jobs.batch \"{name}\": the object has been modified"),
+                                }));
+                            }
                             merge(&mut job, &body);
                             server.apply(Kind::Job, job.clone());
                             HttpResponse::Ok().json(server.get(Kind::Job, &name))
