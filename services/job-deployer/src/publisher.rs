@@ -276,7 +276,8 @@ impl Delivery {
         let _ = self.producer.flush(Duration::from_secs(1));
     }
 
-    /// Creates the topic when the broker lacks it (existing topics are left as they are).
+    /// Creates the topic when the broker lacks it (existing topics are left as they are), trying
+    /// until the broker answers.
     async fn ensure_topic(&self, stop: &CancellationToken) {
         let mut pause = FIRST_PAUSE;
         loop {
@@ -310,7 +311,9 @@ impl Delivery {
         for result in admin.create_topics([&topic], &options).await? {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((_, code)) => return Err(KafkaError::AdminOp(code)),
+                // The broker answered but will not create it (no right to, say): deliveries go on
+                // and say for themselves whether the topic exists.
+                Err((topic, code)) => tracing::warn!(%topic, %code, "the broker does not create the topic"),
             }
         }
         Ok(())
