@@ -7,18 +7,21 @@
 //! events with the same ids, and so catches up on what it missed without ever inventing a second
 //! version of a fact.
 //!
-//! How a run ends (the first rule that holds, read when its Job is `Complete` or `Failed`):
+//! How a run ends (the first rule that holds). The Job's own record comes first: it is what every
+//! reader sees alike, also after the pods are gone.
 //!
 //! | what Kubernetes shows | exitStatus |
 //! |---|---|
-//! | Job `Complete` | SUCCESS |
-//! | the fetch init container failed (download, checksum, archive) | FAILED_SETUP_EXECUTION_ENVIRONMENT |
-//! | a container could not start (image pull error, bad configuration) | FAILED_SETUP_EXECUTION_ENVIRONMENT |
-//! | the pod was evicted | LOST |
-//! | the runner was OOMKilled | KILLED |
+//! | the deployer ended the run (annotations, see below) | FAILED_SETUP_EXECUTION_ENVIRONMENT |
+//! | Job `Complete` | SUCCESS (exit code 0) |
 //! | Job `Failed` with `DeadlineExceeded` | KILLED |
-//! | the runner exited non-zero | EXECUTION_ERROR (with its exit code) |
-//! | the Job failed and its pod is gone | LOST |
+//! | Job `Failed` by the pod failure policy (the fetch found a wrong resource) | FAILED_SETUP_EXECUTION_ENVIRONMENT |
+//! | Job `Failed` otherwise, and its last pod, once ended or gone: | |
+//! | - the fetch init container failed, or a container could not start | FAILED_SETUP_EXECUTION_ENVIRONMENT |
+//! | - the pod was evicted | LOST |
+//! | - the runner was OOMKilled | KILLED (with its exit code) |
+//! | - the runner never ended (the pod vanished), or no pod at all | LOST |
+//! | - the runner exited non-zero | EXECUTION_ERROR (with its exit code) |
 //! | the Job was deleted before it ended (the deployment deleted, a run replaced) | KILLED |
 //!
 //! A container that cannot start (an image that cannot be pulled, a missing Secret) leaves its pod
