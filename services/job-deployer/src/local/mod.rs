@@ -304,8 +304,16 @@ impl LocalRuntime {
             }
             save(&run, &mut published);
             tracing::info!(run = %run.name, attempt, reason = ?finish.reason, "attempt failed; retrying");
+            // The deadline counts from the run's start, pauses between attempts included.
+            let deadline_passed = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = stop.cancelled() => break outcome(&Ended::Stopped, None, inner.stop.is_cancelled()),
+                () = deadline_passed => break outcome(&Ended::DeadlineExceeded, None, false),
                 () = tokio::time::sleep(pause) => {}
             }
             pause = (pause * 2).min(LONGEST_RETRY_PAUSE);

@@ -208,3 +208,93 @@ async fn the_local_runtime_runs_a_schedule_and_reports_every_run() {
     }
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_attempt_is_tried_again_and_a_run_past_its_deadline_is_stopped() {
+    let work = std::env::temp_dir().join(format!("job-deployer-retry-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work).unwrap();
+    let script = "if [ -n \"${MARK:-}\" ] && [ ! -e \"$MARK\" ]; then : > \"$MARK\"; echo first try; exit 1; fi\necho done\nsleep \"${PAUSE:-0}\"\n";
+    let archive = zip_archive(&work, &[("job/run.sh", script)]);
+    let checksum = sha256(&archive, &work);
+    let url = nexus(vec![("/job-1.zip", archive)]);
+    let topic = format!("job-events-{}", uuid::Uuid::new_v4().simple());
+    let env = service_kit::Env::from_pairs([
+        ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
+        ("JOB_DEPLOYER_RUNTIME", "local"),
+        ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").to_str().unwrap()),
+        ("KAFKA_BROKERS", &brokers()),
+        ("JOB_EVENTS_TOPIC", &topic),
+    ]);
+    let server = start(&job_deployer::Settings::from_env(&env).unwrap()).await;
+    let spec = |name: &str, env: Value| {
+        json!({
+            "name": name,
+            "resource": {
+                "repository": "apps", "group": "org", "name": "job", "version": "1", "path": "org/job/1/job-1.zip",
+                "downloadUrl": format!("{url}/job-1.zip"), "checksum": {"algorithm": "sha256", "value": checksum}
+            },
+            "runner": {"image": "busybox", "command": ["sh", "$(JOB_RESOURCE_DIR)/job/run.sh"], "env": env},
+            "backoffLimit": 1,
+            "activeDeadlineSeconds": 3
+        })
+    };
+    let mark = work.join("tried").display().to_string();
+    for (name, env) in
+        [("retried", json!([{"name": "MARK", "value": mark}])), ("slow", json!([{"name": "PAUSE", "value": "60"}]))]
+    {
+        let deployed = server.client.post(server.url("/v1/deployments")).json(&spec(name, env)).send().await.unwrap();
+        assert_eq!(deployed.status(), 201);
+    }
+    let ended = |name: &'static str| {
+        let server = &server;
+        async move {
+            for _ in 0..100 {
+                let runs: Value = server.get(&format!("/v1/deployments/{name}/runs")).await.json().await.unwrap();
+                if runs[0]["state"] == "Succeeded" || runs[0]["state"] == "Failed" {
+                    return runs[0].clone();
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            panic!("{name} did not end");
+        }
+    };
+    // The deadline counts from the run's start, retries included: 3 s, then SIGTERM.
+    let slow = ended("slow").await;
+    assert_eq!(slow["state"], "Failed");
+    assert!(slow["failureReason"].as_str().unwrap().starts_with("deadline exceeded"), "{slow}");
+    // The first attempt fails; the pause before the next (Kubernetes' first is 10 s) outlasts the
+    // deadline, which stops the run. Without a deadline, the second attempt succeeds.
+    let retried = ended("retried").await;
+    assert_eq!(retried["state"], "Failed");
+    assert!(retried["failureReason"].as_str().unwrap().starts_with("deadline exceeded"), "{retried}");
+    let mut patient = spec("patient", json!([{"name": "MARK", "value": format!("{mark}-2")}]));
+    patient.as_object_mut().unwrap().remove("activeDeadlineSeconds");
+    let deployed = server.client.post(server.url("/v1/deployments")).json(&patient).send().await.unwrap();
+    assert_eq!(deployed.status(), 201);
+    let retried = ended("patient").await;
+    assert_eq!((retried["state"].clone(), retried["exitCode"].clone()), (json!("Succeeded"), json!(0)));
+    let run = retried["name"].as_str().unwrap();
+    let log_of = |extra: &str| server.url(&format!("/v1/deployments/patient/logs?run={run}{extra}"));
+    assert_eq!(server.client.get(log_of("")).send().await.unwrap().text().await.unwrap(), "done\n");
+    let previous = server.client.get(log_of("&previous=true")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(previous, "first try\n", "the log of the attempt before");
+    server.stop().await;
+
+    let events = read_topic(&topic).await;
+    let finished = |job_id: &str| {
+        events
+            .iter()
+            .map(|(_, event)| event)
+            .find(|event| event["jobId"] == job_id && event["status"] == "FINISHED")
+            .unwrap_or_else(|| panic!("no FINISHED for {job_id}"))
+            .clone()
+    };
+    let slow_end = finished(slow["name"].as_str().unwrap());
+    assert_eq!(slow_end["job"]["exitStatus"], "KILLED");
+    let patient_end = finished(run);
+    assert_eq!(patient_end["job"]["exitStatus"], "SUCCESS");
+    assert_eq!(patient_end["job"]["numberOfAttempts"], 2);
+    let inits = events.iter().filter(|(_, e)| e["jobId"] == run && e["status"] == "INIT").count();
+    assert_eq!(inits, 2, "one INIT per attempt");
+    std::fs::remove_dir_all(&work).unwrap();
+}

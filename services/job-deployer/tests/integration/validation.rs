@@ -24,6 +24,7 @@ async fn every_problem_of_a_spec_is_answered_with_its_field_and_nothing_reaches_
     spec["resource"]["checksum"]["value"] = json!("abc");
     spec["resource"]["downloadUrl"] = json!("ftp://nexus/x.zip");
     spec["runner"]["image"] = json!("Registry/Talend Runner");
+    spec["runner"]["workingDir"] = json!("/job/../../etc");
     spec["runner"]["resources"]["limits"]["memory"] = json!("2 GB");
     spec["runner"]["resources"]["requests"]["cpu"] = json!("3");
     spec["runner"]["env"][0]["name"] = json!("JOB_RESOURCE");
@@ -50,6 +51,7 @@ async fn every_problem_of_a_spec_is_answered_with_its_field_and_nothing_reaches_
             "resource.downloadUrl",
             "resource.checksum.value",
             "runner.image",
+            "runner.workingDir",
             "runner.env[0].name",
             "runner.resources.limits.memory",
             "runner.resources.requests.cpu",
@@ -69,6 +71,7 @@ async fn every_problem_of_a_spec_is_answered_with_its_field_and_nothing_reaches_
     assert!(message("mounts[1].mountPath").contains("not an absolute path"));
     assert!(message("resource.checksum.value").contains("64 hexadecimal digits"));
     assert!(message("name").contains("lower-case"));
+    assert!(message("runner.workingDir").contains("goes up with '..'"));
     api.expect_nothing().await;
 
     // A request above its limit is told once the amounts can be read.
