@@ -25,6 +25,17 @@ fn at(seconds: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// What the API server sends of every object beside what a report reads: the field managers'
+/// records, and for a Job the kept spec and the fetch script of its init container.
+fn realistic(object: &mut Value) {
+    object["metadata"]["managedFields"] = json!([
+        {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": at(0),
+         "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:conditions": {".": {}}, "f:phase": {}, "f:startTime": {}}}},
+        {"manager": "job-orchestrator", "operation": "Apply", "apiVersion": "v1", "time": at(0),
+         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {"f:app.kubernetes.io/managed-by": {}}}}}
+    ]);
+}
+
 fn run(n: i64) -> (Value, Value) {
     let name = format!("etl-{n}");
     let labels = json!({"app.kubernetes.io/managed-by": "job-orchestrator", "job-orchestrator.io/deployment": "etl"});
@@ -53,6 +64,12 @@ fn run(n: i64) -> (Value, Value) {
             "ready": false, "restartCount": 0,
             "state": {"terminated": {"exitCode": 0, "startedAt": at(n * 60 + 5), "finishedAt": at(n * 60 + 49)}}}]}
     });
+    let (mut job, mut pod) = (job, pod);
+    realistic(&mut job);
+    realistic(&mut pod);
+    job["metadata"]["annotations"]["job-orchestrator.io/spec"] = json!("x".repeat(1500));
+    job["spec"]["template"]["spec"]["initContainers"] =
+        json!([{"name": "fetch", "image": "curl", "command": ["sh", "-c", "y".repeat(1800)]}]);
     (job, pod)
 }
 

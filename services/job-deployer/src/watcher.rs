@@ -151,6 +151,29 @@ struct Runs {
     missing_pods_since: HashMap<String, tokio::time::Instant>,
 }
 
+/// A Job as kept: without what no report reads (the field managers' records, the kept spec, the
+/// fetch step and the volumes), which is most of it; a namespace can hold thousands.
+fn slim_job(mut job: Job) -> Job {
+    job.metadata.managed_fields = None;
+    if let Some(annotations) = job.metadata.annotations.as_mut() {
+        annotations.remove(manifests::SPEC_ANNOTATION);
+    }
+    if let Some(pod) = job.spec.as_mut().and_then(|spec| spec.template.spec.as_mut()) {
+        pod.init_containers = None;
+        pod.volumes = None;
+    }
+    job
+}
+
+/// A pod as kept: its spec only for the node's name, and no field managers' records.
+fn slim_pod(mut pod: Pod) -> Pod {
+    pod.metadata.managed_fields = None;
+    if let Some(spec) = pod.spec.as_mut() {
+        *spec = k8s_openapi::api::core::v1::PodSpec { node_name: spec.node_name.take(), ..Default::default() };
+    }
+    pod
+}
+
 /// A run the deployer ends: its uid, its Job's name, and the merge patch that ends it.
 #[derive(Debug)]
 struct Stop {
@@ -293,6 +316,7 @@ impl Runs {
     }
 
     fn job_applied(&mut self, job: Job) {
+        let job = slim_job(job);
         let run = uid(&job);
         self.jobs.insert(run.clone(), job);
         self.report(&run);
@@ -312,6 +336,7 @@ impl Runs {
     }
 
     fn pod_applied(&mut self, pod: Pod) {
+        let pod = slim_pod(pod);
         let run = job_of(&pod);
         self.pods.insert(uid(&pod), pod);
         if let Some(run) = run {
@@ -326,7 +351,7 @@ impl Runs {
             return;
         };
         // Its last state may be news (it ran before it went), then it is gone.
-        self.pods.insert(key.clone(), pod.clone());
+        self.pods.insert(key.clone(), slim_pod(pod.clone()));
         if !self.jobs.contains_key(&run) && !self.deleted.contains_key(&run) {
             self.gone_pods.push_back(key);
             while self.gone_pods.len() > MAX_DELETED {
@@ -346,7 +371,7 @@ impl Runs {
     fn job_deleted(&mut self, job: Job, deleted: Deleted) {
         let run = uid(&job);
         self.jobs.remove(&run);
-        self.deleted.insert(run.clone(), (job, deleted));
+        self.deleted.insert(run.clone(), (slim_job(job), deleted));
         self.deleted_order.push_back(run.clone());
         self.report(&run);
         self.drop_gone_pods(&run);
