@@ -23,4 +23,4 @@ pub use error::ErrorBody;
 pub use extract::Query;
 pub use health::Readiness;
 pub use server::{Running, Service, Worker, main};
-pub use settings::{Env, ServerSettings, SettingsError};
+pub use settings::{Env, Positive, ServerSettings, SettingsError};

@@ -77,6 +77,21 @@ impl Env {
 
 /// What every service's HTTP server needs. Variables: `<PREFIX>_LISTEN` (default `127.0.0.1:<port>`;
 /// the Helm chart sets `0.0.0.0:<port>`), `<PREFIX>_SHUTDOWN_TIMEOUT_SECS` (default 10) and
+/// A setting that must be a whole number of 1 or more (a count, a size, a timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Positive<T>(pub T);
+
+impl<T: FromStr + PartialOrd + From<u8>> FromStr for Positive<T> {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Positive<T>, Self::Err> {
+        match text.parse::<T>() {
+            Ok(n) if n > T::from(0) => Ok(Positive(n)),
+            _ => Err("a whole number of 1 or more is expected"),
+        }
+    }
+}
+
 /// `LOG_FORMAT` (`json`, the default, or `compact`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 
 use actix_web::dev::Server;
 use actix_web::web;
-use service_kit::{Env, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
+use service_kit::{Env, Positive, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
@@ -76,21 +76,6 @@ impl std::str::FromStr for RuntimeKind {
     }
 }
 
-/// A count of 1 or more.
-#[derive(Debug, Clone, Copy)]
-struct Positive(usize);
-
-impl std::str::FromStr for Positive {
-    type Err = &'static str;
-
-    fn from_str(text: &str) -> Result<Positive, Self::Err> {
-        match text.parse() {
-            Ok(n) if n > 0 => Ok(Positive(n)),
-            _ => Err("a whole number of 1 or more is expected"),
-        }
-    }
-}
-
 /// What shapes every deployment's pods.
 #[derive(Debug, Clone)]
 pub struct DeployerSettings {
@@ -131,9 +116,8 @@ impl Settings {
             kafka: KafkaSettings {
                 brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:9092".to_owned())?,
                 topic: env.get_or("JOB_EVENTS_TOPIC", "job-events".to_owned())?,
-                partitions: i32::try_from(env.get_or("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6))?.0)
-                    .unwrap_or(i32::MAX),
-                buffer: env.get_or("JOB_DEPLOYER_EVENT_BUFFER", Positive(10_000))?.0,
+                partitions: env.get_or("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6_i32))?.0,
+                buffer: env.get_or("JOB_DEPLOYER_EVENT_BUFFER", Positive(10_000_usize))?.0,
             },
         })
     }

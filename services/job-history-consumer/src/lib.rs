@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use history_store::PoolSize;
 use rdkafka::consumer::Consumer as _;
-use service_kit::{Env, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
+use service_kit::{Env, Positive, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
@@ -58,33 +58,21 @@ impl Settings {
             topics: Topics {
                 brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:9092".to_owned())?,
                 events: env.get_or("JOB_EVENTS_TOPIC", "job-events".to_owned())?,
-                partitions: env.get_or::<Positive>("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6))?.0,
-                replication: env.get_or::<Positive>("JOB_EVENTS_TOPIC_REPLICATION", Positive(1))?.0,
+                partitions: env.get_or::<Positive<i32>>("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6))?.0,
+                replication: env.get_or::<Positive<i32>>("JOB_EVENTS_TOPIC_REPLICATION", Positive(1))?.0,
             },
             group: env.get_or("JOB_HISTORY_CONSUMER_GROUP", NAME.to_owned())?,
-            session_timeout_ms: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_SESSION_TIMEOUT_MS", Positive(45_000))?.0,
+            session_timeout_ms: env
+                .get_or::<Positive<i32>>("JOB_HISTORY_CONSUMER_SESSION_TIMEOUT_MS", Positive(45_000))?
+                .0,
             batch: BatchSettings {
-                size: env.get_or::<Positive>("JOB_HISTORY_CONSUMER_BATCH_SIZE", Positive(2000))?.0 as usize,
+                size: env.get_or::<Positive<i32>>("JOB_HISTORY_CONSUMER_BATCH_SIZE", Positive(2000))?.0 as usize,
                 wait: Duration::from_millis(env.get_or("JOB_HISTORY_CONSUMER_BATCH_WAIT_MS", 50)?),
                 max_backoff: Duration::from_millis(
-                    env.get_or::<Positive>("JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS", Positive(5000))?.0 as u64,
+                    env.get_or::<Positive<i32>>("JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS", Positive(5000))?.0 as u64,
                 ),
             },
         })
-    }
-}
-
-/// A whole number of 1 or more.
-struct Positive(i32);
-
-impl std::str::FromStr for Positive {
-    type Err = &'static str;
-
-    fn from_str(text: &str) -> Result<Positive, Self::Err> {
-        match text.parse() {
-            Ok(n) if n > 0 => Ok(Positive(n)),
-            _ => Err("a whole number of 1 or more is expected"),
-        }
     }
 }
 
