@@ -1,8 +1,8 @@
 //! The plumbing every Job Orchestrator service shares, written once: typed settings from the
 //! environment ([`settings`]), JSON or compact logs ([`telemetry`]), `/healthz` and `/readyz`
 //! ([`health`]), Prometheus metrics ([`metrics`]), request ids and request logs ([`observe`]),
-//! `/openapi.json` and offline API docs ([`docs`]), JSON errors ([`error`]) and the server with its
-//! graceful shutdown ([`server`]).
+//! `/openapi.json` and offline API docs ([`docs`]), JSON errors ([`error`]), the server with its
+//! graceful shutdown ([`server`]) and the process' TLS provider ([`tls`]).
 //!
 //! A service's `main` is one call to [`server::main`]; its `lib.rs` exposes `run(settings, listener)`
 //! built on [`server::Service`], which the tests call too.
@@ -18,6 +18,7 @@ pub mod settings;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 
 pub use error::ErrorBody;
 pub use extract::Query;

@@ -45,6 +45,7 @@ impl std::fmt::Debug for Service {
 impl Service {
     /// `document` is the service's own OpenAPI document; the shared endpoints are added to it.
     pub fn new(name: &'static str, document: Document) -> Service {
+        crate::tls::install_crypto_provider();
         Service {
             name,
             document: docs::with_operations(document),

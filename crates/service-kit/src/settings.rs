@@ -75,8 +75,6 @@ impl Env {
     }
 }
 
-/// What every service's HTTP server needs. Variables: `<PREFIX>_LISTEN` (default `127.0.0.1:<port>`;
-/// the Helm chart sets `0.0.0.0:<port>`), `<PREFIX>_SHUTDOWN_TIMEOUT_SECS` (default 10) and
 /// A setting that must be a whole number of 1 or more (a count, a size, a timeout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Positive<T>(pub T);
@@ -92,6 +90,8 @@ impl<T: FromStr + PartialOrd + From<u8>> FromStr for Positive<T> {
     }
 }
 
+/// What every service's HTTP server needs. Variables: `<PREFIX>_LISTEN` (default `127.0.0.1:<port>`;
+/// the Helm chart sets `0.0.0.0:<port>`), `<PREFIX>_SHUTDOWN_TIMEOUT_SECS` (default 10) and
 /// `LOG_FORMAT` (`json`, the default, or `compact`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {

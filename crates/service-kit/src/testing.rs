@@ -15,6 +15,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use utoipa::openapi::OpenApi as Document;
 
+/// An HTTP client for tests, with the process' TLS provider installed first.
+pub fn client() -> reqwest::Client {
+    crate::tls::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// A service running in the test's process.
 #[derive(Debug)]
 pub struct TestServer {
@@ -38,7 +44,7 @@ impl TestServer {
         let (server, worker) = run(listener).await.expect("the service starts").into().into_parts();
         let handle = server.handle();
         tokio::spawn(server);
-        TestServer { address, client: reqwest::Client::new(), handle, worker }
+        TestServer { address, client: client(), handle, worker }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -164,7 +164,14 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let peak = peak_memory_mib(pid);
-    let metrics = reqwest::get(format!("http://{listen}/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = service_kit::testing::client()
+        .get(format!("http://{listen}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let metric = |name: &str| -> f64 {
         metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(f64::NAN)
     };

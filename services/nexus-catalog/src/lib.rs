@@ -1,23 +1,113 @@
-//! Browse, search and pick the exact version of a job in Nexus.
+//! Browse, search and pick the exact version of a job in Nexus (REST API v1), or in a local
+//! folder laid out as Nexus' Maven repositories are.
+
+pub mod api;
+pub mod catalog;
+mod error;
+pub mod folder;
+pub mod layout;
+pub mod maven;
+pub mod model;
+pub mod nexus;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
-use service_kit::{Env, ServerSettings, Service, SettingsError};
+use actix_web::web;
+use service_kit::{Env, Positive, Readiness, ServerSettings, Service, SettingsError};
 use utoipa::OpenApi;
+
+use crate::catalog::{CachedNexus, Catalog};
+use crate::folder::Folder;
+use crate::nexus::{Nexus, NexusSettings};
 
 pub const NAME: &str = "nexus-catalog";
 
-/// Everything the service reads from the environment (variables prefixed `NEXUS_CATALOG_`).
+/// Where the jobs are published.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Nexus(NexusSettings),
+    /// `<folder>/<repository>/<group path>/<name>/<version>/<files>`.
+    Folder(PathBuf),
+}
+
+/// Everything the service reads from the environment. With `NEXUS_CATALOG_NEXUS_URL` the source is
+/// Nexus (`NEXUS_CATALOG_NEXUS_USERNAME`, `_PASSWORD` or `_PASSWORD_FILE`, `_CA_FILE`,
+/// `_TIMEOUT_SECS` 10, `_CONNECT_TIMEOUT_SECS` 3, `_ATTEMPTS` 3, `_CONCURRENCY` 4); without it, the
+/// folder `NEXUS_CATALOG_FOLDER` (default `$HOME/.local/share/job-orchestrator/catalog`).
+/// `NEXUS_CATALOG_CACHE_TTL_SECS` (60) and `_CACHE_ENTRIES` (1000) size the cache of Nexus'
+/// answers; `NEXUS_CATALOG_DEADLINE_SECS` (60) bounds one answer in all.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub source: Source,
+    pub cache_ttl: Duration,
+    pub cache_entries: u64,
+    pub deadline: Duration,
 }
 
 impl Settings {
     pub fn from_env(env: &Env) -> Result<Settings, SettingsError> {
-        Ok(Settings { server: ServerSettings::from_env(env, "NEXUS_CATALOG", 8081)? })
+        let seconds = |variable: &str, default: u64| -> Result<Duration, SettingsError> {
+            Ok(Duration::from_secs(env.get_or(variable, Positive(default))?.0))
+        };
+        let source = match env.optional::<String>("NEXUS_CATALOG_NEXUS_URL")? {
+            Some(url) => Source::Nexus(NexusSettings {
+                url: nexus_url(url)?,
+                username: env.optional("NEXUS_CATALOG_NEXUS_USERNAME")?,
+                password: match env.optional::<PathBuf>("NEXUS_CATALOG_NEXUS_PASSWORD_FILE")? {
+                    Some(file) => Some(
+                        std::fs::read_to_string(&file)
+                            .map_err(|error| SettingsError {
+                                variable: "NEXUS_CATALOG_NEXUS_PASSWORD_FILE".to_owned(),
+                                reason: format!("cannot read {}: {error}", file.display()),
+                            })?
+                            .trim_end_matches(['\r', '\n'])
+                            .to_owned(),
+                    ),
+                    None => env.optional("NEXUS_CATALOG_NEXUS_PASSWORD")?,
+                },
+                ca_file: env.optional("NEXUS_CATALOG_NEXUS_CA_FILE")?,
+                timeout: seconds("NEXUS_CATALOG_NEXUS_TIMEOUT_SECS", 10)?,
+                connect_timeout: seconds("NEXUS_CATALOG_NEXUS_CONNECT_TIMEOUT_SECS", 3)?,
+                attempts: env.get_or("NEXUS_CATALOG_NEXUS_ATTEMPTS", Positive(3))?.0,
+                concurrency: env.get_or("NEXUS_CATALOG_NEXUS_CONCURRENCY", Positive(4))?.0,
+                backoff: Duration::from_millis(200),
+            }),
+            None => Source::Folder(match env.optional::<PathBuf>("NEXUS_CATALOG_FOLDER")? {
+                Some(folder) => folder,
+                None => env.optional::<PathBuf>("HOME")?.map_or_else(
+                    || PathBuf::from("catalog"),
+                    |home| home.join(".local/share/job-orchestrator/catalog"),
+                ),
+            }),
+        };
+        Ok(Settings {
+            server: ServerSettings::from_env(env, "NEXUS_CATALOG", 8081)?,
+            source,
+            cache_ttl: seconds("NEXUS_CATALOG_CACHE_TTL_SECS", 60)?,
+            cache_entries: env.get_or("NEXUS_CATALOG_CACHE_ENTRIES", Positive(1000))?.0,
+            deadline: seconds("NEXUS_CATALOG_DEADLINE_SECS", 60)?,
+        })
     }
+}
+
+/// An http(s) URL without credentials in it (they belong in `_USERNAME` and `_PASSWORD`, which
+/// are never printed).
+fn nexus_url(url: String) -> Result<String, SettingsError> {
+    let invalid =
+        |reason: &str| SettingsError { variable: "NEXUS_CATALOG_NEXUS_URL".to_owned(), reason: reason.to_owned() };
+    let parsed = url::Url::parse(&url).map_err(|error| invalid(&format!("not a URL: {error}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("an http:// or https:// URL is expected"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("put the credentials in NEXUS_CATALOG_NEXUS_USERNAME and _PASSWORD, not in the URL"));
+    }
+    Ok(url)
 }
 
 impl AsRef<ServerSettings> for Settings {
@@ -28,8 +118,64 @@ impl AsRef<ServerSettings> for Settings {
 
 /// The service's API, as served at `/openapi.json` and committed as `openapi/nexus-catalog.json`.
 #[derive(Debug, OpenApi)]
+#[openapi(
+    paths(api::list_repositories, api::list_artifacts, api::list_versions, api::get_version),
+    components(schemas(
+        model::Repository,
+        model::ArtifactPage,
+        model::ArtifactSummary,
+        model::VersionList,
+        model::Version,
+        model::Build,
+        model::VersionDetail,
+        model::Asset,
+        model::Checksums,
+        model::Resource,
+        model::Checksum,
+        model::ChecksumAlgorithm,
+        layout::AssetKind
+    )),
+    tags((name = "catalog", description = "The jobs published to Nexus, their versions and files"))
+)]
 pub struct ApiDoc;
 
-pub async fn run(settings: Settings, listener: TcpListener) -> std::io::Result<Server> {
-    Service::new(NAME, ApiDoc::openapi()).serve(listener, &settings.server, |_| {})
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("NEXUS_CATALOG_NEXUS_CA_FILE: {0}")]
+    Nexus(String),
+    #[error("cannot serve: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, StartError> {
+    let mut service = Service::new(NAME, ApiDoc::openapi());
+    // Nexus being down does not take the catalog out of its Service: it answers 502 with a code
+    // the UI shows, and /readyz says why.
+    let (catalog, readiness) = match &settings.source {
+        Source::Nexus(nexus) => {
+            tracing::info!(url = %nexus.url, "the catalog reads Nexus");
+            let nexus = Nexus::new(nexus, service.registry()).map_err(StartError::Nexus)?;
+            let cached = Arc::new(CachedNexus::new(nexus, settings.cache_ttl, settings.cache_entries));
+            let checked = cached.clone();
+            let readiness = Readiness::default().with_advisory("nexus", move || {
+                let checked = checked.clone();
+                async move { checked.status().await.map_err(|error| error.to_string()) }
+            });
+            (Catalog::Nexus(cached), readiness)
+        }
+        Source::Folder(folder) => {
+            tracing::info!(folder = %folder.display(), "the catalog reads a local folder");
+            let folder = Folder::new(folder.clone());
+            let checked = folder.clone();
+            let readiness = Readiness::default().with_advisory("folder", move || {
+                let checked = checked.clone();
+                async move { checked.check().await }
+            });
+            (Catalog::Folder(folder), readiness)
+        }
+    };
+    let state = web::Data::new(api::State { catalog, deadline: settings.deadline });
+    Ok(service.readiness(readiness).serve(listener, &settings.server, move |config| {
+        config.app_data(state.clone()).configure(api::routes);
+    })?)
 }

@@ -19,7 +19,8 @@ async fn start(env: &[(String, String)]) -> ServiceProcess {
 }
 
 async fn get(process: &ServiceProcess, path: &str) -> (u16, String) {
-    let response = reqwest::get(format!("http://{}{path}", process.address)).await.unwrap();
+    let response =
+        service_kit::testing::client().get(format!("http://{}{path}", process.address)).send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
@@ -184,7 +185,14 @@ async fn two_consumers_share_the_work_and_the_survivor_finishes_when_one_is_kill
     let applied = |process: &ServiceProcess| {
         let address = process.address;
         async move {
-            let metrics = reqwest::get(format!("http://{address}/metrics")).await.unwrap().text().await.unwrap();
+            let metrics = service_kit::testing::client()
+                .get(format!("http://{address}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             metrics
                 .lines()
                 .find_map(|line| line.strip_prefix("job_history_consumer_events_applied_total "))

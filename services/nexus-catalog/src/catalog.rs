@@ -1,0 +1,264 @@
+//! The catalog over its source, Nexus or a local folder: repositories, the jobs of one, the
+//! versions of one job.
+//!
+//! Toward Nexus, every answer is cached for `cache_ttl` (a `refresh` drops it first), and callers
+//! asking the same thing at once share one fetch. What is fetched:
+//! - the jobs of a repository, unfiltered: its components (`/v1/components`, which has no index
+//!   lag), once per `cache_ttl`; pages of the listing are cut from that;
+//! - a search (`q`, `group` or `name`): Nexus' search with those filters, never the whole repository;
+//! - the versions of a job: a search for its exact group and name;
+//! - raw repositories have no group or version that Nexus' search could filter on, so they are
+//!   listed once and filtered here, as the local folder is.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::future::Cache;
+use wildmatch::WildMatch;
+
+use crate::folder::Folder;
+use crate::model::{self, ArtifactSummary, Component, Repository};
+use crate::nexus::{Nexus, NexusError};
+
+/// What a search asks; all empty lists every job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Filter {
+    /// Words that must all match a job's group, name or one of its versions.
+    pub q: String,
+    /// A group pattern: `*` any text, `?` one character.
+    pub group: String,
+    /// A name pattern, as `group`.
+    pub name: String,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.q.is_empty() && self.group.is_empty() && self.name.is_empty()
+    }
+
+    /// The catalog's own matching, for the sources Nexus' search cannot filter.
+    fn matches(&self, job: &ArtifactSummary, versions: &[String]) -> bool {
+        let pattern = |text: &str| WildMatch::new_case_insensitive(text);
+        let whole = |text: &str, value: &str| text.is_empty() || pattern(text).matches(value);
+        let word = |word: &str| {
+            let contains = pattern(&format!("*{word}*"));
+            contains.matches(&job.group) || contains.matches(&job.name) || versions.iter().any(|v| contains.matches(v))
+        };
+        whole(&self.group, &job.group) && whole(&self.name, &job.name) && self.q.split_whitespace().all(word)
+    }
+}
+
+/// What the catalog could not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CatalogError {
+    #[error("there is no repository {repository}")]
+    UnknownRepository { repository: String, visible: usize },
+    #[error("there is no job {group}:{name} in {repository}")]
+    UnknownArtifact { repository: String, group: String, name: String },
+    #[error("{group}:{name} has no version {version} in {repository}")]
+    UnknownVersion { repository: String, group: String, name: String, version: String },
+    #[error(transparent)]
+    Nexus(#[from] NexusError),
+    /// The local folder cannot be read.
+    #[error("{0}")]
+    Folder(String),
+}
+
+/// A repository's components and the jobs they make, computed once per fetch.
+#[derive(Debug)]
+pub struct Listing {
+    components: Vec<Component>,
+    jobs: Vec<ArtifactSummary>,
+    /// The versions of each job, in the order of `jobs`: what `q` matches beside group and name.
+    versions: Vec<Vec<String>>,
+}
+
+impl Listing {
+    pub fn new(components: Vec<Component>) -> Listing {
+        let jobs = model::summaries(&components);
+        let mut versions: HashMap<(&str, &str), Vec<String>> = HashMap::new();
+        for c in &components {
+            versions.entry((&c.group, &c.name)).or_default().push(c.version.clone());
+        }
+        let versions = jobs.iter().map(|job| versions.remove(&(&*job.group, &*job.name)).unwrap_or_default()).collect();
+        Listing { components, jobs, versions }
+    }
+
+    /// The jobs that `filter` selects, matched here.
+    fn filtered(&self, filter: &Filter) -> Vec<ArtifactSummary> {
+        if filter.is_empty() {
+            return self.jobs.clone();
+        }
+        self.jobs
+            .iter()
+            .zip(&self.versions)
+            .filter(|(job, versions)| filter.matches(job, versions))
+            .map(|(job, _)| job.clone())
+            .collect()
+    }
+
+    fn job(&self, group: &str, name: &str) -> Vec<Component> {
+        self.components.iter().filter(|c| c.group == group && c.name == name).cloned().collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Catalog {
+    Nexus(Arc<CachedNexus>),
+    Folder(Folder),
+}
+
+/// Nexus behind the caches.
+#[derive(Debug)]
+pub struct CachedNexus {
+    nexus: Nexus,
+    repositories: Cache<(), Arc<Vec<Repository>>>,
+    /// Whole repositories, by name.
+    listings: Cache<String, Arc<Listing>>,
+    /// Searches, by repository and filter.
+    searches: Cache<(String, Filter), Arc<Vec<ArtifactSummary>>>,
+    /// One job's components, by repository, group and name.
+    jobs: Cache<(String, String, String), Arc<Vec<Component>>>,
+}
+
+impl CachedNexus {
+    pub fn new(nexus: Nexus, ttl: Duration, entries: u64) -> CachedNexus {
+        fn cache<K, V>(ttl: Duration, entries: u64) -> Cache<K, V>
+        where
+            K: std::hash::Hash + Eq + Send + Sync + 'static,
+            V: Clone + Send + Sync + 'static,
+        {
+            Cache::builder().time_to_live(ttl).max_capacity(entries).build()
+        }
+        CachedNexus {
+            nexus,
+            repositories: cache(ttl, 1),
+            listings: cache(ttl, entries),
+            searches: cache(ttl, entries),
+            jobs: cache(ttl, entries),
+        }
+    }
+
+    pub async fn status(&self) -> Result<(), NexusError> {
+        self.nexus.status().await
+    }
+}
+
+/// `get` through `cache`: one fetch for all who ask at once; `refresh` drops what is cached first.
+/// Failures are not cached.
+async fn cached<K, V, F>(cache: &Cache<K, V>, key: K, refresh: bool, fetch: F) -> Result<V, CatalogError>
+where
+    K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
+    V: Clone + Send + Sync + 'static,
+    F: Future<Output = Result<V, CatalogError>>,
+{
+    if refresh {
+        cache.invalidate(&key).await;
+    }
+    cache.try_get_with(key, fetch).await.map_err(|error| (*error).clone())
+}
+
+impl Catalog {
+    pub async fn repositories(&self, refresh: bool) -> Result<Arc<Vec<Repository>>, CatalogError> {
+        match self {
+            Catalog::Nexus(nexus) => {
+                cached(&nexus.repositories, (), refresh, async {
+                    let mut repositories = nexus.nexus.repositories().await?;
+                    repositories.sort_by(|a, b| a.name.cmp(&b.name));
+                    Ok(Arc::new(repositories))
+                })
+                .await
+            }
+            Catalog::Folder(folder) => Ok(Arc::new(folder.repositories().await?)),
+        }
+    }
+
+    /// The repository called `name`, or why not.
+    async fn repository(&self, name: &str) -> Result<Repository, CatalogError> {
+        let repositories = self.repositories(false).await?;
+        repositories
+            .iter()
+            .find(|r| r.name == name)
+            .cloned()
+            .ok_or_else(|| CatalogError::UnknownRepository { repository: name.to_owned(), visible: repositories.len() })
+    }
+
+    /// The jobs of `repository` that `filter` selects, by group then name.
+    pub async fn jobs(
+        &self,
+        repository: &str,
+        filter: &Filter,
+        refresh: bool,
+    ) -> Result<Arc<Vec<ArtifactSummary>>, CatalogError> {
+        let repository = self.repository(repository).await?;
+        match self {
+            Catalog::Folder(folder) => Ok(Arc::new(folder.listing(&repository.name).await?.filtered(filter))),
+            Catalog::Nexus(nexus) if filter.is_empty() || repository.format == "raw" => {
+                let listing = self.listing(nexus, &repository, refresh).await?;
+                Ok(Arc::new(listing.filtered(filter)))
+            }
+            Catalog::Nexus(nexus) => {
+                let key = (repository.name.clone(), filter.clone());
+                cached(&nexus.searches, key, refresh, async {
+                    let filters = [("q", filter.q.as_str()), ("group", &filter.group), ("name", &filter.name)];
+                    let components = nexus.nexus.search(&repository, &filters).await?;
+                    Ok(Arc::new(model::summaries(&components)))
+                })
+                .await
+            }
+        }
+    }
+
+    async fn listing(
+        &self,
+        nexus: &CachedNexus,
+        repository: &Repository,
+        refresh: bool,
+    ) -> Result<Arc<Listing>, CatalogError> {
+        cached(&nexus.listings, repository.name.clone(), refresh, async {
+            match nexus.nexus.components(repository).await {
+                Ok(components) => Ok(Arc::new(Listing::new(components))),
+                Err(NexusError::NotFound) => {
+                    Err(CatalogError::UnknownRepository { repository: repository.name.clone(), visible: 0 })
+                }
+                Err(error) => Err(error.into()),
+            }
+        })
+        .await
+    }
+
+    /// Every component of one job: its versions and their builds.
+    pub async fn job(
+        &self,
+        repository: &str,
+        group: &str,
+        name: &str,
+        refresh: bool,
+    ) -> Result<Arc<Vec<Component>>, CatalogError> {
+        let repository = self.repository(repository).await?;
+        let components = match self {
+            Catalog::Folder(folder) => Arc::new(folder.job(&repository.name, group, name).await?),
+            Catalog::Nexus(nexus) if repository.format == "raw" => {
+                Arc::new(self.listing(nexus, &repository, refresh).await?.job(group, name))
+            }
+            Catalog::Nexus(nexus) => {
+                let key = (repository.name.clone(), group.to_owned(), name.to_owned());
+                cached(&nexus.jobs, key, refresh, async {
+                    let components = nexus.nexus.search(&repository, &[("group", group), ("name", name)]).await?;
+                    // Nexus reads `*` and `?` as wildcards and may ignore case: keep the exact job.
+                    Ok(Arc::new(components.into_iter().filter(|c| c.group == group && c.name == name).collect()))
+                })
+                .await?
+            }
+        };
+        if components.is_empty() {
+            return Err(CatalogError::UnknownArtifact {
+                repository: repository.name,
+                group: group.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        Ok(components)
+    }
+}
