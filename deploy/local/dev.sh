@@ -4,7 +4,8 @@
 # is missing, prints where to point a browser and a REST client, and stops everything on Ctrl-C.
 #
 # The job deployer runs deployments as local processes (its local runtime), keeping them, their runs
-# and logs under DEV_DATA_DIR, so that they outlive a restart; a sample job is ready to deploy there.
+# and logs under DEV_DATA_DIR, so that they outlive a restart. The catalog reads a local folder there
+# instead of Nexus, holding a sample job in two versions; a deployment of it is ready to send.
 #
 # Settings: DEV_PORT_OFFSET (added to every service's default port), KAFKA_PORT (default 9092),
 # DEV_DATA_DIR (default ~/.local/share/job-orchestrator/dev), LOG_FORMAT (default compact), RUST_LOG.
@@ -49,7 +50,8 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 ensure_database job_orchestrator_dev
-sample_deployment "$DEV_DATA_DIR/samples"
+export NEXUS_CATALOG_FOLDER=${NEXUS_CATALOG_FOLDER:-$DEV_DATA_DIR/catalog}
+sample_catalog "$NEXUS_CATALOG_FOLDER" "$DEV_DATA_DIR/samples/hello.json"
 export JOB_DEPLOYER_RUNTIME=${JOB_DEPLOYER_RUNTIME:-local}
 export JOB_DEPLOYER_LOCAL_DIR=${JOB_DEPLOYER_LOCAL_DIR:-$DEV_DATA_DIR/job-deployer}
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
@@ -90,9 +92,11 @@ Job Orchestrator is up, with its embedded defaults.
                   job-history           $(url job-history 8086 /docs/)
                   job-history-consumer  $(url job-history-consumer 8087 /docs/)
                   auth-gateway          $(url auth-gateway 8080 /docs/)
-  Sample job    curl -X POST -H 'Content-Type: application/json' -d @$DEV_DATA_DIR/samples/hello.json \\
+  Sample job    curl '$(url nexus-catalog 8081 /v1/repositories/samples/artifacts/org.example/hello/versions)'
+                lists the versions of deploy/local/samples/hello in the catalog ($NEXUS_CATALOG_FOLDER);
+                curl -X POST -H 'Content-Type: application/json' -d @$DEV_DATA_DIR/samples/hello.json \\
                   '$(url job-deployer 8082 /v1/deployments)'
-                deploys deploy/local/samples/hello (every 20 s, as local processes); then see
+                deploys its version 1.1 (every 20 s, as local processes); then see
                   '$(url job-deployer 8082 /v1/deployments/hello/runs)' and '.../logs'
   Deployments   $JOB_DEPLOYER_LOCAL_DIR (the deployer's local runtime)
   Broker        127.0.0.1:$KAFKA_PORT (tansu, in memory)

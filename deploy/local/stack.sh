@@ -31,21 +31,33 @@ ensure_unzip() {
     command -v unzip >/dev/null || apt_install unzip
 }
 
-# The dev stack's sample job, zipped into $1 with the deployment that runs it (hello.json).
-sample_deployment() {
-    local dir=$1 zip checksum
-    mkdir -p "$dir"
-    zip="$dir/hello-1.0.zip"
-    rm -f "$zip"
-    (cd deploy/local/samples && python3 -m zipfile -c "$zip" hello/)
+# The dev stack's sample repository, in the catalog's folder $1: the sample job published as
+# org.example:hello 1.0 and 1.1 in the repository "samples", laid out as Nexus' Maven repositories
+# are; and $2, a deployment of 1.1 whose resource is what the catalog offers to run for it. A
+# published version never changes, as in Nexus: a zip already there is kept, so that the
+# deployments made from it keep their checksum.
+sample_catalog() {
+    local dir deployment=$2 version zip work checksum
+    dir=$(realpath -m "$1")
+    for version in 1.0 1.1; do
+        zip="$dir/samples/org/example/hello/$version/hello-$version.zip"
+        [ -f "$zip" ] && continue
+        mkdir -p "$(dirname "$zip")"
+        work=$(mktemp -d)
+        cp -r deploy/local/samples/hello "$work/"
+        echo "$version" >"$work/hello/VERSION"
+        (cd "$work" && python3 -m zipfile -c "$zip" hello/)
+        rm -rf "$work"
+    done
     checksum=$(sha256sum "$zip" | cut -d ' ' -f 1)
-    cat >"$dir/hello.json" <<JSON
+    mkdir -p "$(dirname "$deployment")"
+    cat >"$deployment" <<JSON
 {
   "name": "hello",
   "description": "The dev stack's sample job",
   "resource": {
-    "repository": "samples", "group": "org.example", "name": "hello", "version": "1.0",
-    "path": "org/example/hello/1.0/hello-1.0.zip",
+    "repository": "samples", "group": "org.example", "name": "hello", "version": "1.1",
+    "path": "org/example/hello/1.1/hello-1.1.zip",
     "downloadUrl": "file://$zip",
     "checksum": {"algorithm": "sha256", "value": "$checksum"}
   },

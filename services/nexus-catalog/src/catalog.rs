@@ -53,7 +53,8 @@ impl Filter {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CatalogError {
     #[error("there is no repository {repository}")]
-    UnknownRepository { repository: String, visible: usize },
+    /// `none_visible`: Nexus shows the catalog no repository at all.
+    UnknownRepository { repository: String, none_visible: bool },
     #[error("there is no job {group}:{name} in {repository}")]
     UnknownArtifact { repository: String, group: String, name: String },
     #[error("{group}:{name} has no version {version} in {repository}")]
@@ -146,16 +147,28 @@ impl CachedNexus {
 }
 
 /// `get` through `cache`: one fetch for all who ask at once; `refresh` drops what is cached first.
-/// Failures are not cached.
+/// Failures are not cached. The fetch runs as a task of its own, so that it ends and fills the
+/// cache even when every caller gave up at its deadline: a repository longer to list than one
+/// answer may take is still listed, and the next caller finds it.
 async fn cached<K, V, F>(cache: &Cache<K, V>, key: K, refresh: bool, fetch: F) -> Result<V, CatalogError>
 where
     K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
     V: Clone + Send + Sync + 'static,
-    F: Future<Output = Result<V, CatalogError>>,
+    F: Future<Output = Result<V, CatalogError>> + Send + 'static,
 {
     if refresh {
         cache.invalidate(&key).await;
     }
+    let (filled, filled_key) = (cache.clone(), key.clone());
+    // Spawned only when the cache has nothing, by the one caller that fetches.
+    let fetch = async move {
+        let task: tokio::task::JoinHandle<Result<V, CatalogError>> = tokio::spawn(async move {
+            let value = fetch.await?;
+            filled.insert(filled_key, value.clone()).await;
+            Ok(value)
+        });
+        task.await.map_err(|error| CatalogError::Nexus(NexusError::BadAnswer(format!("the fetch stopped: {error}"))))?
+    };
     cache.try_get_with(key, fetch).await.map_err(|error| (*error).clone())
 }
 
@@ -163,8 +176,9 @@ impl Catalog {
     pub async fn repositories(&self, refresh: bool) -> Result<Arc<Vec<Repository>>, CatalogError> {
         match self {
             Catalog::Nexus(nexus) => {
-                cached(&nexus.repositories, (), refresh, async {
-                    let mut repositories = nexus.nexus.repositories().await?;
+                let source = nexus.clone();
+                cached(&nexus.repositories, (), refresh, async move {
+                    let mut repositories = source.nexus.repositories().await?;
                     repositories.sort_by(|a, b| a.name.cmp(&b.name));
                     Ok(Arc::new(repositories))
                 })
@@ -174,14 +188,13 @@ impl Catalog {
         }
     }
 
-    /// The repository called `name`, or why not.
-    async fn repository(&self, name: &str) -> Result<Repository, CatalogError> {
-        let repositories = self.repositories(false).await?;
-        repositories
-            .iter()
-            .find(|r| r.name == name)
-            .cloned()
-            .ok_or_else(|| CatalogError::UnknownRepository { repository: name.to_owned(), visible: repositories.len() })
+    /// The repository called `name`, or why not; `refresh` reads the list again.
+    async fn repository(&self, name: &str, refresh: bool) -> Result<Repository, CatalogError> {
+        let repositories = self.repositories(refresh).await?;
+        repositories.iter().find(|r| r.name == name).cloned().ok_or_else(|| CatalogError::UnknownRepository {
+            repository: name.to_owned(),
+            none_visible: repositories.is_empty(),
+        })
     }
 
     /// The jobs of `repository` that `filter` selects, by group then name.
@@ -191,41 +204,24 @@ impl Catalog {
         filter: &Filter,
         refresh: bool,
     ) -> Result<Arc<Vec<ArtifactSummary>>, CatalogError> {
-        let repository = self.repository(repository).await?;
+        let repository = self.repository(repository, refresh).await?;
         match self {
             Catalog::Folder(folder) => Ok(Arc::new(folder.listing(&repository.name).await?.filtered(filter))),
             Catalog::Nexus(nexus) if filter.is_empty() || repository.format == "raw" => {
-                let listing = self.listing(nexus, &repository, refresh).await?;
+                let listing = listing(nexus, repository, refresh).await?;
                 Ok(Arc::new(listing.filtered(filter)))
             }
             Catalog::Nexus(nexus) => {
                 let key = (repository.name.clone(), filter.clone());
-                cached(&nexus.searches, key, refresh, async {
+                let (source, filter) = (nexus.clone(), filter.clone());
+                cached(&nexus.searches, key, refresh, async move {
                     let filters = [("q", filter.q.as_str()), ("group", &filter.group), ("name", &filter.name)];
-                    let components = nexus.nexus.search(&repository, &filters).await?;
+                    let components = source.nexus.search(&repository, &filters).await?;
                     Ok(Arc::new(model::summaries(&components)))
                 })
                 .await
             }
         }
-    }
-
-    async fn listing(
-        &self,
-        nexus: &CachedNexus,
-        repository: &Repository,
-        refresh: bool,
-    ) -> Result<Arc<Listing>, CatalogError> {
-        cached(&nexus.listings, repository.name.clone(), refresh, async {
-            match nexus.nexus.components(repository).await {
-                Ok(components) => Ok(Arc::new(Listing::new(components))),
-                Err(NexusError::NotFound) => {
-                    Err(CatalogError::UnknownRepository { repository: repository.name.clone(), visible: 0 })
-                }
-                Err(error) => Err(error.into()),
-            }
-        })
-        .await
     }
 
     /// Every component of one job: its versions and their builds.
@@ -236,20 +232,30 @@ impl Catalog {
         name: &str,
         refresh: bool,
     ) -> Result<Arc<Vec<Component>>, CatalogError> {
-        let repository = self.repository(repository).await?;
+        let repository = self.repository(repository, refresh).await?;
         let components = match self {
             Catalog::Folder(folder) => Arc::new(folder.job(&repository.name, group, name).await?),
             Catalog::Nexus(nexus) if repository.format == "raw" => {
-                Arc::new(self.listing(nexus, &repository, refresh).await?.job(group, name))
+                Arc::new(listing(nexus, repository.clone(), refresh).await?.job(group, name))
             }
             Catalog::Nexus(nexus) => {
                 let key = (repository.name.clone(), group.to_owned(), name.to_owned());
-                cached(&nexus.jobs, key, refresh, async {
-                    let components = nexus.nexus.search(&repository, &[("group", group), ("name", name)]).await?;
+                let (source, searched, wanted_group, wanted_name) =
+                    (nexus.clone(), repository.clone(), group.to_owned(), name.to_owned());
+                let found = cached(&nexus.jobs, key, refresh, async move {
+                    let components =
+                        source.nexus.search(&searched, &[("group", &wanted_group), ("name", &wanted_name)]).await?;
                     // Nexus reads `*` and `?` as wildcards and may ignore case: keep the exact job.
-                    Ok(Arc::new(components.into_iter().filter(|c| c.group == group && c.name == name).collect()))
+                    Ok(Arc::new(
+                        components.into_iter().filter(|c| c.group == wanted_group && c.name == wanted_name).collect(),
+                    ))
                 })
-                .await?
+                .await?;
+                match nexus.listings.get(&repository.name).await {
+                    // Not in the search index yet, but in the listing the user clicked it in.
+                    Some(listing) if found.is_empty() => Arc::new(listing.job(group, name)),
+                    _ => found,
+                }
             }
         };
         if components.is_empty() {
@@ -261,4 +267,24 @@ impl Catalog {
         }
         Ok(components)
     }
+}
+
+/// The whole repository, from `/v1/components`.
+async fn listing(
+    nexus: &Arc<CachedNexus>,
+    repository: Repository,
+    refresh: bool,
+) -> Result<Arc<Listing>, CatalogError> {
+    let source = nexus.clone();
+    cached(&nexus.listings, repository.name.clone(), refresh, async move {
+        match source.nexus.components(&repository).await {
+            Ok(components) => Ok(Arc::new(Listing::new(components))),
+            // Listed a moment ago, gone now.
+            Err(NexusError::NotFound) => {
+                Err(CatalogError::UnknownRepository { repository: repository.name, none_visible: false })
+            }
+            Err(error) => Err(error.into()),
+        }
+    })
+    .await
 }

@@ -27,7 +27,7 @@ impl ApiError {
             ApiError::Catalog(error) => error,
         };
         match error {
-            CatalogError::UnknownRepository { repository, visible: 0 } => ErrorBody::new(
+            CatalogError::UnknownRepository { repository, none_visible: true } => ErrorBody::new(
                 "unknown_repository",
                 format!(
                     "there is no repository {repository}: Nexus shows the catalog no repository at all, so its \

@@ -3,8 +3,9 @@
 //!
 //! The convention is Maven's repository layout: `<group path>/<name>/<version>/<file>`, the group's
 //! folders joined with dots. `com/acme/etl/sales-etl/1.4.2/sales-etl-1.4.2.zip` is group
-//! `com.acme.etl`, name `sales-etl`, version `1.4.2`. A file less than three folders deep is not
-//! a job's and is left out; a job directly under the repository has the empty group.
+//! `com.acme.etl`, name `sales-etl`, version `1.4.2`. A file less than two folders deep is not a
+//! job's and is left out; a job directly under the repository (`<name>/<version>/<file>`) has the
+//! empty group.
 
 /// Group, name and version of the file at `path` (with or without a leading `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]

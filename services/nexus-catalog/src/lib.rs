@@ -77,13 +77,20 @@ impl Settings {
                 concurrency: env.get_or("NEXUS_CATALOG_NEXUS_CONCURRENCY", Positive(4))?.0,
                 backoff: Duration::from_millis(200),
             }),
-            None => Source::Folder(match env.optional::<PathBuf>("NEXUS_CATALOG_FOLDER")? {
-                Some(folder) => folder,
-                None => env.optional::<PathBuf>("HOME")?.map_or_else(
-                    || PathBuf::from("catalog"),
-                    |home| home.join(".local/share/job-orchestrator/catalog"),
-                ),
-            }),
+            None => {
+                let folder = match env.optional::<PathBuf>("NEXUS_CATALOG_FOLDER")? {
+                    Some(folder) => folder,
+                    None => env.optional::<PathBuf>("HOME")?.map_or_else(
+                        || PathBuf::from("catalog"),
+                        |home| home.join(".local/share/job-orchestrator/catalog"),
+                    ),
+                };
+                // Absolute, so that its files' file:// URLs are.
+                Source::Folder(std::path::absolute(&folder).map_err(|error| SettingsError {
+                    variable: "NEXUS_CATALOG_FOLDER".to_owned(),
+                    reason: format!("cannot make {} absolute: {error}", folder.display()),
+                })?)
+            }
         };
         Ok(Settings {
             server: ServerSettings::from_env(env, "NEXUS_CATALOG", 8081)?,

@@ -168,7 +168,7 @@ fn parse(version: &str) -> List {
         }
     }
     if version.len() > start {
-        // Maven 3.9: a final `.X` qualifier counts as `-X` (`1.0.0.RC1` orders as `1.0.0-RC1`).
+        // Maven 3.9: a final `.X` qualifier counts as `-X` (`2.0.a` orders as `2.0-a`, before `2-1`).
         if !is_digit && stack.last().is_some_and(|list| !list.is_empty()) {
             stack.push(Vec::new());
         }
@@ -206,7 +206,10 @@ fn compare(a: &Item, b: Option<&Item>) -> Ordering {
         (Item::Qualifier(rank), None) => rank.as_str().cmp(RELEASE),
         (Item::Qualifier(_), Some(Item::Number(_) | Item::List(_))) => Ordering::Less,
         (Item::Qualifier(x), Some(Item::Qualifier(y))) => x.cmp(y),
-        (Item::List(list), None) => list.first().map_or(Ordering::Equal, |first| compare(first, None)),
+        // The whole list, not only its first item (MNG-6964): `1-0.1` is after `1`.
+        (Item::List(list), None) => {
+            list.iter().map(|item| compare(item, None)).find(|order| order.is_ne()).unwrap_or(Ordering::Equal)
+        }
         (Item::List(_), Some(Item::Number(_))) => Ordering::Less,
         (Item::List(_), Some(Item::Qualifier(_))) => Ordering::Greater,
         (Item::List(x), Some(Item::List(y))) => compare_lists(x, y),
@@ -314,6 +317,7 @@ mod tests {
             "1.100000000000000000000000",
         ]);
         assert_same("1.007", "1.7");
+        assert_ascending(&["1", "1-0.1"]);
     }
 
     #[test]

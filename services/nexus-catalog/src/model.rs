@@ -3,7 +3,7 @@
 //! came from.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -216,6 +216,21 @@ pub enum ChecksumAlgorithm {
     Md5,
 }
 
+/// One component per version: Nexus makes one per file in raw repositories.
+pub fn merged(components: Vec<Component>) -> Vec<Component> {
+    let mut versions: BTreeMap<(String, String, String), Component> = BTreeMap::new();
+    for component in components {
+        let key = (component.group.clone(), component.name.clone(), component.version.clone());
+        match versions.get_mut(&key) {
+            Some(known) => known.assets.extend(component.assets),
+            None => {
+                versions.insert(key, component);
+            }
+        }
+    }
+    versions.into_values().collect()
+}
+
 /// The jobs among `components`, by group then name.
 pub fn summaries(components: &[Component]) -> Vec<ArtifactSummary> {
     let mut jobs: BTreeMap<(&str, &str), Vec<&Component>> = BTreeMap::new();
@@ -224,9 +239,9 @@ pub fn summaries(components: &[Component]) -> Vec<ArtifactSummary> {
     }
     jobs.into_iter()
         .map(|((group, name), builds)| {
-            let mut versions: Vec<String> = builds.iter().map(|c| maven::base_version(&c.version)).collect();
+            let distinct: BTreeSet<String> = builds.iter().map(|c| maven::base_version(&c.version)).collect();
+            let mut versions: Vec<String> = distinct.into_iter().collect();
             versions.sort_by_cached_key(|v| Reverse(MavenVersion::parse(v)));
-            versions.dedup();
             ArtifactSummary {
                 group: group.to_owned(),
                 name: name.to_owned(),

@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::model::{Component, Repository};
+use crate::model::{self, Component, Repository};
 
 /// How the catalog reaches Nexus. The password is never printed.
 #[derive(Clone)]
@@ -127,9 +127,13 @@ impl Nexus {
         })
     }
 
-    /// `GET /v1/status`: 200 when Nexus can serve reads.
+    /// `GET /v1/status`: 200 when Nexus can serve reads. Tried once, within 2 s: it answers
+    /// `/readyz`, whose probes have short timeouts of their own.
     pub async fn status(&self) -> Result<(), NexusError> {
-        self.get("status", &[]).await.map(|_| ())
+        match tokio::time::timeout(Duration::from_secs(2), self.get_once("status", &[])).await {
+            Ok(answer) => answer.map(|_| ()),
+            Err(_) => Err(NexusError::Timeout),
+        }
     }
 
     pub async fn repositories(&self) -> Result<Vec<Repository>, NexusError> {
@@ -141,7 +145,7 @@ impl Nexus {
     /// the search index, so a new upload is there at once. 404 for an unknown repository.
     pub async fn components(&self, repository: &Repository) -> Result<Vec<Component>, NexusError> {
         let items = self.all("components", vec![("repository", repository.name.clone())]).await?;
-        Ok(items.iter().filter_map(|item| wire::component(item, repository)).collect())
+        Ok(model::merged(items.iter().filter_map(|item| wire::component(item, repository)).collect()))
     }
 
     /// `GET /v1/search` in `repository` with Nexus' own parameters (`q`, `group`, `name`, ...).
@@ -155,7 +159,7 @@ impl Nexus {
         let mut query = vec![("repository", repository.name.clone())];
         query.extend(filters.iter().filter(|(_, value)| !value.is_empty()).map(|(k, v)| (*k, (*v).to_owned())));
         let items = self.all("search", query).await?;
-        Ok(items.iter().filter_map(|item| wire::component(item, repository)).collect())
+        Ok(model::merged(items.iter().filter_map(|item| wire::component(item, repository)).collect()))
     }
 
     /// Every item of a paged list. A full page always carries a token, even when nothing follows,

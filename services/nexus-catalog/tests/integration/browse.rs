@@ -196,6 +196,13 @@ async fn a_search_asks_nexus_search_and_new_uploads_show_after_a_refresh() {
     assert_eq!(jobs(&refreshed), ["com.acme.etl:sales@2.0 (6)"]);
     let (_, versions) = get(&server, "/v1/repositories/releases/artifacts/com.acme.etl/sales/versions").await;
     assert_eq!(versions["versions"][0]["version"], "2.0-SNAPSHOT", "not in the search index yet");
+    // A job that only the listing knows yet is still found from it.
+    let mut new_job = maven_component("com.acme.etl", "returns", "0.1", "2024-04-01T09:00:00.000+00:00");
+    new_job.indexed = false;
+    nexus.upload("releases", new_job);
+    get(&server, "/v1/repositories/releases/artifacts?refresh=true").await;
+    let (status, detail) = get(&server, "/v1/repositories/releases/artifacts/com.acme.etl/returns/versions/0.1").await;
+    assert_eq!((status, detail["toRun"]["version"].as_str()), (StatusCode::OK, Some("0.1")), "{detail}");
     nexus.index_everything();
     let (_, versions) =
         get(&server, "/v1/repositories/releases/artifacts/com.acme.etl/sales/versions?refresh=true").await;
@@ -242,6 +249,7 @@ async fn an_older_nexus_with_its_quirks() {
         components: vec![
             raw_file("team/loads/daily/1.0/daily load.sh"),
             raw_file("team/loads/daily/1.2/daily load.sh"),
+            raw_file("team/loads/daily/1.2/daily load.sh.sha1"),
             raw_file("team/loads/daily/1.10/daily load.sh"),
             raw_file("README.txt"),
         ],
@@ -289,6 +297,8 @@ async fn an_older_nexus_with_its_quirks() {
         detail["toRun"]["downloadUrl"],
         format!("{}/repository/scripts/team/loads/daily/1.2/daily%20load.sh", nexus.url())
     );
+    let kinds: Vec<&str> = detail["assets"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["package", "checksum"], "one version, two files: one component each in Nexus");
     assert_eq!(count(&nexus, "search"), 0, "raw repositories are listed, not searched");
     server.stop().await;
 }
