@@ -6,7 +6,8 @@
 //! - the jobs of a repository, unfiltered: its components (`/v1/components`, which has no index
 //!   lag), once per `cache_ttl`; pages of the listing are cut from that;
 //! - a search (`q`, `group` or `name`): Nexus' search with those filters, never the whole repository;
-//! - the versions of a job: a search for its exact group and name;
+//! - the versions of a job: a search for its exact group and name, or the cached listing when
+//!   the search index does not have the job yet;
 //! - raw repositories have no group or version that Nexus' search could filter on, so they are
 //!   listed once and filtered here, as the local folder is.
 
