@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the README's dev command as a person would, waits until it says the platform is up, checks
-# that every service's /readyz answers 200, that the catalog offers the sample job as its deployment
-# names it, deploys it and sees its first run succeed,
+# that every service's /readyz answers 200, logs in through the gateway as the dev user, checks that
+# a call without the token is refused, that the catalog offers the sample job as its deployment names
+# it, deploys it and sees its first run succeed (all through the gateway, with the token),
 # presses Ctrl-C (SIGINT to the command) and checks that everything it started has stopped: every
 # port free again and its temporary directory gone.
 set -euo pipefail
@@ -53,26 +54,33 @@ for port in "${PORTS[@]}"; do
     code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((port + offset))/readyz" || true)
     [ "$code" = 200 ] || fail "/readyz on port $((port + offset)) answered $code"
 done
+gateway="http://127.0.0.1:$((8080 + offset))"
+curl -fsS --max-time 10 -o "$data/login" -H 'Content-Type: application/json' \
+    -d '{"username":"dev","password":"dev"}' "$gateway/api/auth/login" || fail "the dev user cannot log in"
+token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$data/login")
+auth=(-H "Authorization: Bearer $token")
+code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$gateway/api/history" || true)
+[ "$code" = 401 ] || fail "the history answered $code to a call without a token"
 # The sample deployment runs what the catalog offers for version 1.1, exactly.
-catalog="http://127.0.0.1:$((8081 + offset))/v1/repositories/samples/artifacts/org.example/hello/versions"
-curl -fsS --max-time 10 -o "$data/versions" "$catalog" || fail "the catalog does not list the sample job's versions"
-curl -fsS --max-time 10 -o "$data/version" "$catalog/1.1" || fail "the catalog does not show the sample job's version 1.1"
+catalog="$gateway/api/catalog/repositories/samples/artifacts/org.example/hello/versions"
+curl -fsS --max-time 10 "${auth[@]}" -o "$data/versions" "$catalog" || fail "the catalog does not list the sample job's versions"
+curl -fsS --max-time 10 "${auth[@]}" -o "$data/version" "$catalog/1.1" || fail "the catalog does not show the sample job's version 1.1"
 python3 - "$data/versions" "$data/version" "$data/samples/hello.json" <<'PY' || fail "the catalog does not offer the sample job's deployment"
 import json, sys
 versions, version, deployment = (json.load(open(path)) for path in sys.argv[1:])
 assert [v["version"] for v in versions["versions"]] == ["1.1", "1.0"], versions
 assert version["toRun"] == deployment["resource"], (version, deployment["resource"])
 PY
-deployer="http://127.0.0.1:$((8082 + offset))/v1/deployments"
-code=$(curl -s --max-time 10 -o "$data/answer" -w '%{http_code}' -H 'Content-Type: application/json' \
+deployer="$gateway/api/deployments"
+code=$(curl -s --max-time 10 "${auth[@]}" -o "$data/answer" -w '%{http_code}' -H 'Content-Type: application/json' \
     -d @"$data/samples/hello.json" "$deployer" || true)
 [ "$code" = 201 ] || fail "deploying the sample answered $code: $(cat "$data/answer")"
 sample_ran=0
 for _ in $(seq 1 120); do
-    curl -s --max-time 5 "$deployer/hello/runs" | grep -q '"state":"Succeeded"' && { sample_ran=1; break; }
+    curl -s --max-time 5 "${auth[@]}" "$deployer/hello/runs" | grep -q '"state":"Succeeded"' && { sample_ran=1; break; }
     sleep 0.5
 done
-[ $sample_ran -eq 1 ] || fail "the sample's first run did not succeed within 60 s: $(curl -s "$deployer/hello/runs")"
+[ $sample_ran -eq 1 ] || fail "the sample's first run did not succeed within 60 s: $(curl -s "${auth[@]}" "$deployer/hello/runs")"
 stack_dir=$(sed -n 's/^  Logs *\(.*\)\/\*\.log$/\1/p' "$log")
 [ -d "$stack_dir" ] || fail "the banner names no log directory"
 
@@ -87,4 +95,4 @@ for port in "${PORTS[@]}" "$((kafka - offset))"; do
     port_is_free $((port + offset)) || fail "port $((port + offset)) is still taken after Ctrl-C"
 done
 [ ! -e "$stack_dir" ] || fail "$stack_dir was left behind"
-say "dev stack: up in ${up_after} s, 5 services ready, the catalog offers the sample job, which ran, stopped by Ctrl-C in $((SECONDS - stopping)) s"
+say "dev stack: up in ${up_after} s, 5 services ready, logged in through the gateway, the catalog offers the sample job, which ran, stopped by Ctrl-C in $((SECONDS - stopping)) s"

@@ -2,7 +2,7 @@
 # Runs every check and test of the workspace against real servers: formatting and lints, the dev
 # command end to end, then the test suite against the machine's Postgres (tests create their own
 # databases) and a Kafka-compatible broker started here for the run. Installs what is missing
-# (cargo-nextest, tansu, diesel_cli, Debian packages, Airflow and the Kubernetes schemas in Python
+# (cargo-nextest, tansu, diesel_cli, Debian packages (slapd for the LDAP tests), Airflow and the Kubernetes schemas in Python
 # virtualenvs) and cleans up after itself, test databases
 # included. Arguments go to
 # `cargo nextest run`.
@@ -17,6 +17,7 @@ ensure_nextest
 ensure_tansu
 ensure_diesel_cli
 ensure_python_tools
+ensure_slapd
 drop_test_databases
 
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-test.XXXXXX")

@@ -5,10 +5,13 @@
 #
 # The job deployer runs deployments as local processes (its local runtime), keeping them, their runs
 # and logs under DEV_DATA_DIR, so that they outlive a restart. The catalog reads a local folder there
-# instead of Nexus, holding a sample job in two versions; a deployment of it is ready to send.
+# instead of Nexus, holding a sample job in two versions; a deployment of it is ready to send. The
+# gateway logs users in from a users file there (user DEV_USER, password DEV_PASSWORD, admin; both
+# default to `dev`), signs tokens with a key kept there, and every service checks them.
 #
 # Settings: DEV_PORT_OFFSET (added to every service's default port), KAFKA_PORT (default 9092),
-# DEV_DATA_DIR (default ~/.local/share/job-orchestrator/dev), LOG_FORMAT (default compact), RUST_LOG.
+# DEV_DATA_DIR (default ~/.local/share/job-orchestrator/dev), DEV_USER and DEV_PASSWORD (default dev;
+# used only when the users file is made), LOG_FORMAT (default compact), RUST_LOG.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=deploy/local/stack.sh
@@ -52,6 +55,16 @@ trap 'exit 0' INT TERM
 ensure_database job_orchestrator_dev
 export NEXUS_CATALOG_FOLDER=${NEXUS_CATALOG_FOLDER:-$DEV_DATA_DIR/catalog}
 sample_catalog "$NEXUS_CATALOG_FOLDER" "$DEV_DATA_DIR/samples/hello.json"
+url() { echo "http://127.0.0.1:$(($2 + OFFSET))$3"; }
+export AUTH_GATEWAY_USERS_FILE=${AUTH_GATEWAY_USERS_FILE:-$DEV_DATA_DIR/gateway/users.json}
+export AUTH_GATEWAY_TOKEN_KEY_FILE=${AUTH_GATEWAY_TOKEN_KEY_FILE:-$DEV_DATA_DIR/gateway/token-key.pem}
+if [ ! -e "$AUTH_GATEWAY_USERS_FILE" ]; then
+    dev_users_file "$AUTH_GATEWAY_USERS_FILE" "${DEV_USER:-dev}" "${DEV_PASSWORD:-dev}" "$TARGET_DIR/debug/auth-gateway"
+fi
+export AUTH_GATEWAY_CATALOG_URL=$(url nexus-catalog 8081 "")
+export AUTH_GATEWAY_DEPLOYER_URL=$(url job-deployer 8082 "")
+export AUTH_GATEWAY_HISTORY_URL=$(url job-history 8086 "")
+export AUTH_JWKS_URL=$(url auth-gateway 8080 /.well-known/jwks.json)
 export JOB_DEPLOYER_RUNTIME=${JOB_DEPLOYER_RUNTIME:-local}
 export JOB_DEPLOYER_LOCAL_DIR=${JOB_DEPLOYER_LOCAL_DIR:-$DEV_DATA_DIR/job-deployer}
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
@@ -79,25 +92,30 @@ for index in "${!SERVICES[@]}"; do
     [ $ready -eq 1 ] || die "$name is not ready after 60 s; its log: $STACK_DIR/$name.log"
 done
 
-url() { echo "http://127.0.0.1:$(($2 + OFFSET))$3"; }
+gateway=$(url auth-gateway 8080 "")
 cat <<BANNER
 
 Job Orchestrator is up, with its embedded defaults.
-  Browser       $(url job-history 8086 /docs/)  (the job history's API docs; the web UI will be
-                served by the gateway, $(url auth-gateway 8080 /), in a later release)
-  REST clients  curl '$(url job-history 8086 "/v1/jobs/history?limit=5")'
-                each service answers on its own port, with its API docs at /docs/:
+  Log in        the users file $AUTH_GATEWAY_USERS_FILE (README: "Users and roles"):
+                TOKEN=\$(curl -s -H 'Content-Type: application/json' -d '{"username":"${DEV_USER:-dev}","password":"..."}' \\
+                  $gateway/api/auth/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  REST clients  through the gateway, with -H "Authorization: Bearer \$TOKEN":
+                  $gateway/api/history?limit=5      (job-history)
+                  $gateway/api/deployments          (job-deployer)
+                  $gateway/api/catalog/repositories (nexus-catalog)
+                each service's API docs are at /docs/ on its own port (with the same token):
                   nexus-catalog         $(url nexus-catalog 8081 /docs/)
                   job-deployer          $(url job-deployer 8082 /docs/)
                   job-history           $(url job-history 8086 /docs/)
                   job-history-consumer  $(url job-history-consumer 8087 /docs/)
-                  auth-gateway          $(url auth-gateway 8080 /docs/)
-  Sample job    curl '$(url nexus-catalog 8081 /v1/repositories/samples/artifacts/org.example/hello/versions)'
+                  auth-gateway          $gateway/docs/
+                (the web UI will be served by the gateway, $gateway/, in a later release)
+  Sample job    $gateway/api/catalog/repositories/samples/artifacts/org.example/hello/versions
                 lists the versions of deploy/local/samples/hello in the catalog ($NEXUS_CATALOG_FOLDER);
-                curl -X POST -H 'Content-Type: application/json' -d @$DEV_DATA_DIR/samples/hello.json \\
-                  '$(url job-deployer 8082 /v1/deployments)'
+                curl -X POST -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+                  -d @$DEV_DATA_DIR/samples/hello.json $gateway/api/deployments
                 deploys its version 1.1 (every 20 s, as local processes); then see
-                  '$(url job-deployer 8082 /v1/deployments/hello/runs)' and '.../logs'
+                  $gateway/api/deployments/hello/runs and .../logs
   Deployments   $JOB_DEPLOYER_LOCAL_DIR (the deployer's local runtime)
   Broker        127.0.0.1:$KAFKA_PORT (tansu, in memory)
   Postgres      $DATABASE_URL

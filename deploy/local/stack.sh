@@ -31,6 +31,31 @@ ensure_unzip() {
     command -v unzip >/dev/null || apt_install unzip
 }
 
+# Debian's OpenLDAP server and tools, for the gateway's LDAP tests, which start their own slapd in a
+# temporary directory. Installed without a configuration, so that no system daemon starts.
+ensure_slapd() {
+    [ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null && return
+    local sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo 'slapd slapd/no_configuration boolean true' | $sudo debconf-set-selections
+    apt_install slapd ldap-utils
+}
+
+# The gateway's users file $1 for the dev stack: one admin, user $2 with password $3, hashed by the
+# gateway's binary $4 (`auth-gateway hash-password`).
+dev_users_file() {
+    local hash
+    hash=$(printf '%s\n' "$3" | "$4" hash-password) || die "cannot hash the dev user's password"
+    mkdir -p "$(dirname "$1")"
+    python3 - "$1" "$2" "$hash" <<'PY'
+import json, sys
+path, user, password_hash = sys.argv[1:]
+with open(path, "w") as f:
+    json.dump({"users": [{"username": user, "name": user, "passwordHash": password_hash, "roles": ["admin"]}]}, f, indent=2)
+PY
+    chmod 600 "$1"
+}
+
 # The dev stack's sample repository, in the catalog's folder $1: the sample job published as
 # org.example:hello 1.0 and 1.1 in the repository "samples", laid out as Nexus' Maven repositories
 # are; and $2, a deployment of 1.1 whose resource is what the catalog offers to run for it. A

@@ -8,11 +8,10 @@ use std::time::Duration;
 use e2e::kafka_brokers;
 use history_store::testing::TestDatabase;
 use serde_json::{Value, json};
-use service_kit::Env;
 use service_kit::testing::TestServer;
 
 /// A zip holding `hello/run.sh`, and its sha256.
-fn artifact(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+pub(crate) fn artifact(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     let zip = dir.join("hello-2.1.zip");
     let made = Command::new("python3")
         .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('hello/run.sh', 'echo hello; exit \"${EXIT_CODE:-0}\"'); z.close()"])
@@ -25,7 +24,7 @@ fn artifact(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     (zip, sum)
 }
 
-fn spec(name: &str, zip: &std::path::Path, checksum: &str, exit_code: &str) -> Value {
+pub(crate) fn spec(name: &str, zip: &std::path::Path, checksum: &str, exit_code: &str) -> Value {
     json!({
         "name": name,
         "description": "end to end",
@@ -68,7 +67,7 @@ async fn deployed_runs_reach_the_history_search() {
     std::fs::create_dir_all(&work).unwrap();
     let (zip, checksum) = artifact(&work);
     let topic = format!("job-events-{}", uuid::Uuid::new_v4().simple());
-    let env = Env::from_pairs([
+    let env = service_kit::testing::test_env([
         ("DATABASE_URL", database.url.as_str()),
         ("KAFKA_BROKERS", &kafka_brokers()),
         ("JOB_EVENTS_TOPIC", &topic),
@@ -87,7 +86,7 @@ async fn deployed_runs_reach_the_history_search() {
         let deployed = deployer
             .client
             .post(deployer.url("/v1/deployments"))
-            .header("X-Forwarded-User", "ana")
+            .bearer_auth(service_kit::testing::TestKeys::token("ana", &[service_kit::Role::Operator]))
             .json(&spec(name, &zip, &checksum, exit_code))
             .send()
             .await

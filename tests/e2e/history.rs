@@ -8,7 +8,6 @@ use history_store::testing::TestDatabase;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
-use service_kit::Env;
 use service_kit::testing::TestServer;
 
 /// The seed's example run, exactly as `contracts/job-events.md` gives it, in the order a late
@@ -23,7 +22,7 @@ const SEED_RUN: [&str; 3] = [
 async fn the_seed_run_published_as_events_is_served_by_the_history_search() {
     let database = TestDatabase::create().await;
     let topic = format!("job-events-{}", uuid::Uuid::new_v4().simple());
-    let env = Env::from_pairs([
+    let env = service_kit::testing::test_env([
         ("DATABASE_URL", database.url.as_str()),
         ("KAFKA_BROKERS", &kafka_brokers()),
         ("JOB_EVENTS_TOPIC", &topic),

@@ -3,4 +3,5 @@
 
 mod broker;
 mod deployed_runs;
+mod gateway;
 mod history;

@@ -44,7 +44,7 @@ impl ErrorBody {
 }
 
 /// Unknown paths answer JSON too.
-pub(crate) async fn not_found(request: HttpRequest) -> HttpResponse {
+pub async fn not_found(request: HttpRequest) -> HttpResponse {
     ErrorBody::new("not_found", format!("there is nothing at {} {}", request.method(), request.path()))
         .into_response(StatusCode::NOT_FOUND)
 }

@@ -42,6 +42,11 @@ impl std::fmt::Display for RequestId {
     }
 }
 
+/// The id of the request being served, to carry on to the services it calls.
+pub fn request_id(request: &actix_web::HttpRequest) -> Option<String> {
+    request.extensions().get::<RequestId>().map(|id| id.0.clone())
+}
+
 pub(crate) async fn observe(
     request: ServiceRequest,
     next: Next<impl MessageBody>,

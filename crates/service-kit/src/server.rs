@@ -23,10 +23,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa::openapi::OpenApi as Document;
 
+use crate::auth::{Access, Policy, Verifier};
 use crate::health::Readiness;
 use crate::metrics::HttpMetrics;
 use crate::settings::{Env, ServerSettings, SettingsError};
-use crate::{docs, error, health, metrics, observe, telemetry};
+use crate::{auth, docs, error, health, metrics, observe, telemetry};
 
 /// One service: its name, its API document, its dependencies and its metrics.
 pub struct Service {
@@ -34,6 +35,8 @@ pub struct Service {
     document: Document,
     readiness: Readiness,
     registry: Registry,
+    verifier: Option<Verifier>,
+    policy: Policy,
 }
 
 impl std::fmt::Debug for Service {
@@ -51,12 +54,26 @@ impl Service {
             document: docs::with_operations(document),
             readiness: Readiness::default(),
             registry: Registry::default(),
+            verifier: None,
+            policy: Access::by_method,
         }
     }
 
     /// The dependencies `/readyz` asks.
     pub fn readiness(mut self, readiness: Readiness) -> Service {
         self.readiness = readiness;
+        self
+    }
+
+    /// Checks tokens with these keys instead of those the settings name (the gateway knows its own).
+    pub fn verifier(mut self, verifier: Verifier) -> Service {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Which requests need which role, instead of [`Access::by_method`].
+    pub fn policy(mut self, policy: Policy) -> Service {
+        self.policy = policy;
         self
     }
 
@@ -74,13 +91,18 @@ impl Service {
         let registry = web::Data::new(Arc::new(self.registry));
         let readiness = web::Data::new(self.readiness);
         let document = self.document;
+        let verifier = web::Data::new(self.verifier.unwrap_or_else(|| Verifier::new(settings.auth.clone())));
+        let policy = web::Data::new(self.policy);
         tracing::debug!(service = self.name, "starting workers");
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(http_metrics.clone())
                 .app_data(registry.clone())
                 .app_data(readiness.clone())
+                .app_data(verifier.clone())
+                .app_data(policy.clone())
                 .configure(error::extractor_errors)
+                .wrap(from_fn(auth::authenticate))
                 .wrap(from_fn(observe::observe))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::auth::KeySource;
 use crate::telemetry::LogFormat;
 
 /// A setting that cannot be used, named by its variable.
@@ -92,13 +93,16 @@ impl<T: FromStr + PartialOrd + From<u8>> FromStr for Positive<T> {
 
 /// What every service's HTTP server needs. Variables: `<PREFIX>_LISTEN` (default `127.0.0.1:<port>`;
 /// the Helm chart sets `0.0.0.0:<port>`), `<PREFIX>_SHUTDOWN_TIMEOUT_SECS` (default 10) and
-/// `LOG_FORMAT` (`json`, the default, or `compact`).
+/// `LOG_FORMAT` (`json`, the default, or `compact`), and where the gateway's keys are (`AUTH_JWKS_FILE`
+/// or `AUTH_JWKS_URL`, see [`crate::auth`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
     pub listen: SocketAddr,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
+    /// The keys that tokens are checked with.
+    pub auth: KeySource,
 }
 
 impl ServerSettings {
@@ -108,6 +112,7 @@ impl ServerSettings {
             listen: env.get_or(&format!("{prefix}_LISTEN"), default_listen)?,
             shutdown_timeout: Duration::from_secs(env.get_or(&format!("{prefix}_SHUTDOWN_TIMEOUT_SECS"), 10u64)?),
             log_format: env.get_or("LOG_FORMAT", LogFormat::Json)?,
+            auth: KeySource::from_env(env)?,
         })
     }
 }

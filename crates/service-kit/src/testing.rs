@@ -15,13 +15,89 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use utoipa::openapi::OpenApi as Document;
 
+use crate::auth::{Claims, Role, SigningKey};
+
 /// An HTTP client for tests, with the process' TLS provider installed first.
 pub fn client() -> reqwest::Client {
     crate::tls::install_crypto_provider();
     reqwest::Client::new()
 }
 
-/// A service running in the test's process.
+/// A client that sends `token` as its bearer token on every request.
+pub fn client_with_token(token: &str) -> reqwest::Client {
+    crate::tls::install_crypto_provider();
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = format!("Bearer {token}").parse().expect("a token is a header value");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder().default_headers(headers).build().expect("a client")
+}
+
+/// The signing key of the tests' gateway: tokens of any user and roles, and a JWKS file that the
+/// services under test read through `AUTH_JWKS_FILE` ([`TestKeys::env`]).
+#[derive(Debug)]
+pub struct TestKeys {
+    key: SigningKey,
+    pem: String,
+    jwks_file: String,
+}
+
+/// The user [`TestServer`]'s client calls as: an operator, so that every test may read and change.
+pub const TEST_USER: &str = "tester";
+
+impl TestKeys {
+    /// The same keys for the whole test process.
+    pub fn get() -> &'static TestKeys {
+        static KEYS: std::sync::OnceLock<TestKeys> = std::sync::OnceLock::new();
+        KEYS.get_or_init(|| {
+            let (key, pem) = SigningKey::generate().expect("a key");
+            let path = std::env::temp_dir().join(format!("job-orchestrator-test-jwks-{}.json", std::process::id()));
+            std::fs::write(&path, serde_json::to_vec(&key.jwks()).expect("JSON")).expect("write the JWKS file");
+            TestKeys { key, pem, jwks_file: path.to_string_lossy().into_owned() }
+        })
+    }
+
+    /// The variable that makes a service check tokens with these keys.
+    pub fn env() -> (&'static str, String) {
+        ("AUTH_JWKS_FILE", TestKeys::get().jwks_file.clone())
+    }
+
+    /// The private key, for a gateway under test to sign with (`AUTH_GATEWAY_TOKEN_KEY`).
+    pub fn private_pem() -> String {
+        TestKeys::get().pem.clone()
+    }
+
+    /// A token for `user` with `roles`, valid for an hour.
+    pub fn token(user: &str, roles: &[Role]) -> String {
+        let now = unix_now();
+        TestKeys::sign(&Claims {
+            sub: user.to_owned(),
+            name: format!("{user} (test)"),
+            roles: roles.to_vec(),
+            iat: now,
+            exp: now + 3600,
+            iss: crate::auth::ISSUER.to_owned(),
+            aud: crate::auth::AUDIENCE.to_owned(),
+        })
+    }
+
+    pub fn sign(claims: &Claims) -> String {
+        TestKeys::get().key.sign(claims).expect("a signed token")
+    }
+}
+
+/// The environment of a service under test: `pairs` and the test keys' `AUTH_JWKS_FILE`.
+pub fn test_env<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> crate::Env {
+    let (variable, value) = TestKeys::env();
+    let pairs = pairs.into_iter().map(|(k, v)| (k.into(), v.into()));
+    crate::Env::from_pairs(pairs.chain(std::iter::once((variable.to_owned(), value))))
+}
+
+/// Seconds since 1970.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A service running in the test's process, and a client that calls it as [`TEST_USER`].
 #[derive(Debug)]
 pub struct TestServer {
     pub address: SocketAddr,
@@ -39,12 +115,23 @@ impl TestServer {
         R: Into<crate::Running>,
         E: Debug,
     {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        TestServer::start_on(TcpListener::bind("127.0.0.1:0").expect("a free port"), run).await
+    }
+
+    /// Runs `run` on `listener`, bound beforehand by a test whose other services need its address.
+    pub async fn start_on<F, Fut, R, E>(listener: TcpListener, run: F) -> TestServer
+    where
+        F: FnOnce(TcpListener) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+        R: Into<crate::Running>,
+        E: Debug,
+    {
         let address = listener.local_addr().expect("a bound address");
         let (server, worker) = run(listener).await.expect("the service starts").into().into_parts();
         let handle = server.handle();
         tokio::spawn(server);
-        TestServer { address, client: client(), handle, worker }
+        let client = client_with_token(&TestKeys::token(TEST_USER, &[Role::Operator]));
+        TestServer { address, client, handle, worker }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -64,8 +151,8 @@ impl TestServer {
     }
 }
 
-/// What every service answers the same way: health, readiness, metrics, API docs, JSON 404s and
-/// request ids.
+/// What every service answers the same way: health, readiness, metrics, API docs, JSON 404s,
+/// request ids and the tokens it accepts.
 pub async fn assert_operations_endpoints(server: &TestServer) {
     let health = server.get("/healthz").await;
     assert_eq!(health.status(), 200);
@@ -95,6 +182,8 @@ pub async fn assert_operations_endpoints(server: &TestServer) {
     let made = server.get("/healthz").await;
     let made = made.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(made.len(), 36, "a new uuid: {made}");
+
+    assert_tokens_checked(server).await;
 
     let metrics = server.get("/metrics").await.text().await.unwrap();
     assert!(
@@ -218,7 +307,10 @@ macro_rules! conformance_tests {
             use $service::{ApiDoc, Settings, run};
 
             async fn env() -> Vec<(String, String)> {
-                $env.await
+                let mut env: Vec<(String, String)> = $env.await;
+                let (variable, value) = service_kit::testing::TestKeys::env();
+                env.push((variable.to_owned(), value));
+                env
             }
 
             #[tokio::test]
@@ -255,4 +347,75 @@ macro_rules! conformance_tests {
             }
         }
     };
+}
+
+/// Probes need no token; everything else refuses a missing, forged, expired or foreign token (401)
+/// and a role too weak for the method (403).
+pub async fn assert_tokens_checked(server: &TestServer) {
+    let anonymous = client();
+    for path in crate::auth::OPEN_PATHS {
+        let open = anonymous.get(server.url(path)).send().await.unwrap();
+        assert_eq!(open.status(), 200, "{path} is open to probes and scrapers");
+    }
+    let refused = |response: reqwest::Response, what: &'static str| async move {
+        assert_eq!(response.status(), 401, "{what}");
+        let body: crate::ErrorBody = response.json().await.unwrap();
+        (body.code, body.message)
+    };
+    let none = anonymous.get(server.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(refused(none, "no token").await.0, "unauthenticated");
+
+    let now = unix_now();
+    let claims = |exp: i64| Claims {
+        sub: "mallory".into(),
+        name: "Mallory".into(),
+        roles: vec![Role::Admin],
+        iat: now - 7200,
+        exp,
+        iss: crate::auth::ISSUER.into(),
+        aud: crate::auth::AUDIENCE.into(),
+    };
+    let (foreign_key, _) = SigningKey::generate().unwrap();
+    let valid = TestKeys::sign(&claims(now + 600));
+    let expired = TestKeys::sign(&claims(now - 3600));
+    let foreign = foreign_key.sign(&claims(now + 600)).unwrap();
+    // The valid token's payload with more roles, under its own signature: any change breaks it.
+    let mut parts: Vec<&str> = valid.split('.').collect();
+    let tampered_payload = {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut payload: serde_json::Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+        payload["sub"] = "admin".into();
+        engine.encode(payload.to_string())
+    };
+    parts[1] = &tampered_payload;
+    let tampered = parts.join(".");
+    // The same payload "signed" with no algorithm at all.
+    let unsigned = format!("{}.{}.", base64_url(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    for (token, what, says) in [
+        (expired.as_str(), "expired", "expired"),
+        (foreign.as_str(), "signed by another key", "key"),
+        (tampered.as_str(), "tampered", "signature"),
+        (unsigned.as_str(), "unsigned", "not a JWT"),
+        ("not-a-token", "garbage", "not a JWT"),
+    ] {
+        let response = client_with_token(token).get(server.url("/openapi.json")).send().await.unwrap();
+        let (code, message) = refused(response, what).await;
+        assert_eq!(code, "invalid_token", "{what}");
+        assert!(message.contains(says), "{what}: {message}");
+    }
+    let ok = client_with_token(&valid).get(server.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(ok.status(), 200, "a valid token");
+
+    let viewer = client_with_token(&TestKeys::token("vera", &[Role::Viewer]));
+    let forbidden = viewer.post(server.url("/api/no/such/path")).send().await.unwrap();
+    assert_eq!(forbidden.status(), 403, "a viewer may not change anything");
+    let body: crate::ErrorBody = forbidden.json().await.unwrap();
+    assert_eq!(body.code, "forbidden");
+    assert!(body.message.contains("vera") && body.message.contains("operator"), "{}", body.message);
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }

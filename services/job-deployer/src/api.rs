@@ -2,7 +2,7 @@
 //! run now, runs, logs, delete, and the Airflow translation.
 
 use actix_web::http::header::ContentType;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use futures_util::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{Pod, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::LogParams;
 use serde::{Deserialize, Serialize};
-use service_kit::{ErrorBody, Query};
+use service_kit::{Caller, ErrorBody, Query};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::cluster::Cluster;
@@ -21,9 +21,6 @@ use crate::spec::{DeploymentSpec, EnvVar, WorkloadKind};
 use crate::status::{self, DeploymentDetail, DeploymentState, DeploymentSummary, Run};
 use crate::{DeployerSettings, airflow, validate};
 
-/// Who is calling, as the gateway tells it; until the gateway signs tokens (issue 8), anonymous
-/// when absent.
-pub const USER_HEADER: &str = "x-forwarded-user";
 const MAX_LIMIT: usize = 500;
 /// Lines of log answered when the caller sets no bound: a huge log is never sent whole unless
 /// asked (`all=true`).
@@ -63,17 +60,6 @@ pub struct State {
     pub cluster: Option<Cluster>,
     pub local: Option<LocalRuntime>,
     pub settings: DeployerSettings,
-}
-
-fn caller(request: &HttpRequest) -> String {
-    request
-        .headers()
-        .get(USER_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|user| !user.is_empty())
-        .unwrap_or("anonymous")
-        .to_owned()
 }
 
 /// Deploys a spec: the Job or CronJob and its Secrets, recorded as a new revision.
@@ -171,7 +157,6 @@ fn detail_of(workload: &Workload, latest_pod: Option<&Pod>) -> DeploymentDetail 
 #[utoipa::path(
     post, path = "/v1/deployments", tag = "deployments",
     request_body = DeploymentSpec,
-    params(("X-Forwarded-User" = Option<String>, Header, description = "who deploys (set by the gateway)")),
     responses(
         (status = 201, body = DeploymentDetail, description = "deployed"),
         (status = 400, body = InvalidBody, description = "every problem of the spec, with its field"),
@@ -182,13 +167,13 @@ fn detail_of(workload: &Workload, latest_pod: Option<&Pod>) -> DeploymentDetail 
 )]
 pub async fn create_deployment(
     state: web::Data<State>,
-    request: HttpRequest,
+    caller: Caller,
     body: web::Json<DeploymentSpec>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(local) = &state.local {
         let (spec, warnings) = validate::validate_local(body.into_inner(), None, state.settings.nexus_url.as_deref())
             .map_err(ApiError::Invalid)?;
-        let detail = local.deploy(spec, &caller(&request), "deployed", true).await?;
+        let detail = local.deploy(spec, &caller.user, "deployed", true).await?;
         return Ok(HttpResponse::Created().json(DeploymentDetail { warnings, ..detail }));
     }
     let cluster = cluster(&state)?;
@@ -201,7 +186,7 @@ pub async fn create_deployment(
             format!("a deployment named '{name}' exists; change it with PUT /v1/deployments/{name}"),
         ));
     }
-    let workload = deploy(cluster, &state.settings, spec, &caller(&request), None, "deployed").await?;
+    let workload = deploy(cluster, &state.settings, spec, &caller.user, None, "deployed").await?;
     tracing::info!(deployment = %name, kind = workload.kind().as_str(), "deployed");
     Ok(HttpResponse::Created().json(detail_of(&workload, None)))
 }
@@ -308,7 +293,7 @@ pub async fn get_deployment(state: web::Data<State>, name: web::Path<String>) ->
 #[utoipa::path(
     put, path = "/v1/deployments/{name}", tag = "deployments",
     request_body = DeploymentSpec,
-    params(("name" = String, Path), ("X-Forwarded-User" = Option<String>, Header)),
+    params(("name" = String, Path)),
     responses(
         (status = 200, body = DeploymentDetail),
         (status = 400, body = InvalidBody),
@@ -319,7 +304,7 @@ pub async fn get_deployment(state: web::Data<State>, name: web::Path<String>) ->
 )]
 pub async fn update_deployment(
     state: web::Data<State>,
-    request: HttpRequest,
+    caller: Caller,
     name: web::Path<String>,
     body: web::Json<DeploymentSpec>,
 ) -> Result<HttpResponse, ApiError> {
@@ -327,14 +312,14 @@ pub async fn update_deployment(
         let (spec, warnings) =
             validate::validate_local(body.into_inner(), Some(&name), state.settings.nexus_url.as_deref())
                 .map_err(ApiError::Invalid)?;
-        let detail = local.deploy(spec, &caller(&request), "changed", false).await?;
+        let detail = local.deploy(spec, &caller.user, "changed", false).await?;
         return Ok(HttpResponse::Ok().json(DeploymentDetail { warnings, ..detail }));
     }
     let cluster = cluster(&state)?;
     let spec = validate::validate(body.into_inner(), Some(&name), state.settings.nexus_url.as_deref())
         .map_err(ApiError::Invalid)?;
     let existing = cluster.get(&name).await?;
-    let workload = deploy(cluster, &state.settings, spec, &caller(&request), Some(existing), "changed").await?;
+    let workload = deploy(cluster, &state.settings, spec, &caller.user, Some(existing), "changed").await?;
     Ok(HttpResponse::Ok().json(detail(cluster, workload).await?))
 }
 
@@ -409,12 +394,12 @@ pub async fn list_revisions(state: web::Data<State>, name: web::Path<String>) ->
 /// Deploys the spec of an earlier revision again, as a new revision.
 #[utoipa::path(
     post, path = "/v1/deployments/{name}/revisions/{revision}/rollback", tag = "deployments",
-    params(("name" = String, Path), ("revision" = u32, Path), ("X-Forwarded-User" = Option<String>, Header)),
+    params(("name" = String, Path), ("revision" = u32, Path)),
     responses((status = 200, body = DeploymentDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody))
 )]
 pub async fn rollback(
     state: web::Data<State>,
-    request: HttpRequest,
+    caller: Caller,
     path: web::Path<(String, u32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (name, number) = path.into_inner();
@@ -426,7 +411,7 @@ pub async fn rollback(
         let spec = revisions.into_iter().find(|r| r.revision == number).and_then(|r| r.spec).ok_or_else(missing)?;
         let (spec, warnings) = validate::validate_local(spec, Some(&name), state.settings.nexus_url.as_deref())
             .map_err(ApiError::Invalid)?;
-        let detail = local.deploy(spec, &caller(&request), &change, false).await?;
+        let detail = local.deploy(spec, &caller.user, &change, false).await?;
         return Ok(HttpResponse::Ok().json(DeploymentDetail { warnings, ..detail }));
     }
     let cluster = cluster(&state)?;
@@ -439,7 +424,7 @@ pub async fn rollback(
         .and_then(|revision| revision.spec)
         .ok_or_else(missing)?;
     let spec = validate::validate(spec, Some(&name), state.settings.nexus_url.as_deref()).map_err(ApiError::Invalid)?;
-    let workload = deploy(cluster, &state.settings, spec, &caller(&request), Some(existing), &change).await?;
+    let workload = deploy(cluster, &state.settings, spec, &caller.user, Some(existing), &change).await?;
     Ok(HttpResponse::Ok().json(detail(cluster, workload).await?))
 }
 
@@ -510,12 +495,12 @@ pub struct RunRequest {
 /// Starts a run of a CronJob now, from its template (as `kubectl create job --from=cronjob/...`).
 #[utoipa::path(
     post, path = "/v1/deployments/{name}/run", tag = "control",
-    params(("name" = String, Path), ("X-Forwarded-User" = Option<String>, Header)), request_body(content = Option<RunRequest>),
+    params(("name" = String, Path)), request_body(content = Option<RunRequest>),
     responses((status = 201, body = Run), (status = 400, body = InvalidBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody))
 )]
 pub async fn run_now(
     state: web::Data<State>,
-    request: HttpRequest,
+    caller: Caller,
     name: web::Path<String>,
     body: Option<web::Json<RunRequest>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -525,7 +510,7 @@ pub async fn run_now(
         if overrides.env.iter().any(|var| var.secret.is_some()) {
             return Err(ApiError::invalid("env", "the local runtime has no Kubernetes Secrets: give values"));
         }
-        return Ok(HttpResponse::Created().json(local.run_now(&name, overrides, &caller(&request)).await?));
+        return Ok(HttpResponse::Created().json(local.run_now(&name, overrides, &caller.user).await?));
     }
     let cluster = cluster(&state)?;
     let Workload::CronJob(cron_job) = cluster.get(&name).await? else {
@@ -534,7 +519,7 @@ pub async fn run_now(
             format!("'{name}' is a Job, which runs once; change it with PUT to run it again"),
         ));
     };
-    let job = manual_run(&cron_job, &overrides, &caller(&request))?;
+    let job = manual_run(&cron_job, &overrides, &caller.user)?;
     let created = cluster.create_job(&job).await?;
     tracing::info!(deployment = %name, run = ?created.metadata.name, "run started by hand");
     Ok(HttpResponse::Created().json(status::run(&created, &[])))

@@ -81,7 +81,7 @@ async fn main() {
         load(&mut direct).await;
     }
 
-    let env = service_kit::Env::from_pairs([("DATABASE_URL", url.as_str())]);
+    let env = service_kit::testing::test_env([("DATABASE_URL", url.as_str())]);
     let server =
         TestServer::start(|listener| job_history::run(job_history::Settings::from_env(&env).unwrap(), listener)).await;
 

@@ -14,12 +14,11 @@ mod nexus_stand_in;
 use std::time::{Duration, Instant};
 
 use nexus_stand_in::{NexusStandIn, StandInRepository, maven_component};
-use service_kit::Env;
 use service_kit::testing::TestServer;
 
 async fn catalog(nexus: &NexusStandIn) -> TestServer {
     let variables = [("NEXUS_CATALOG_NEXUS_URL", nexus.url())];
-    let settings = nexus_catalog::Settings::from_env(&Env::from_pairs(variables)).unwrap();
+    let settings = nexus_catalog::Settings::from_env(&service_kit::testing::test_env(variables)).unwrap();
     TestServer::start(|listener| nexus_catalog::run(settings, listener)).await
 }
 

@@ -56,7 +56,7 @@ async fn with_the_broker_away_runs_go_on_and_their_events_wait() {
     let url = nexus(vec![("/job-1.zip", archive)]);
     let port = free_port();
     let brokers = format!("127.0.0.1:{port}");
-    let env = service_kit::Env::from_pairs([
+    let env = service_kit::testing::test_env([
         ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
         ("JOB_DEPLOYER_RUNTIME", "local"),
         ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").to_str().unwrap()),

@@ -2,6 +2,8 @@
 //! would receive, in order, and answers as it would (objects, 404s, 409s, 403s, 5xx, down).
 
 use serde_json::{Value, json};
+use service_kit::Role;
+use service_kit::testing::TestKeys;
 
 use crate::api_server::{self, ApiServer, list, not_found, status};
 use crate::fixtures::{full_spec, job_spec, server};
@@ -24,7 +26,7 @@ fn form_encode(text: &str) -> String {
 /// Deploys the full spec (a CronJob with inline credentials) and gives back the stored CronJob.
 async fn deploy_cron_job(api: &mut ApiServer, server: &service_kit::testing::TestServer) -> Value {
     let request =
-        server.client.post(server.url("/v1/deployments")).header("X-Forwarded-User", "jane").json(&full_spec()).send();
+        server.client.post(server.url("/v1/deployments")).bearer_auth(TestKeys::token("jane", &[Role::Operator])).json(&full_spec()).send();
     let answer = tokio::spawn(request);
     api.expect("GET", &format!("{CRONJOBS}/sales-etl"), 404, not_found("cronjobs.batch", "sales-etl")).await;
     api.expect("GET", &format!("{JOBS}/sales-etl"), 404, not_found("jobs.batch", "sales-etl")).await;
@@ -86,7 +88,7 @@ async fn a_change_is_a_new_revision_applied_only_over_what_was_read() {
     spec["mounts"][0]["credentials"] = Value::Null;
     spec["mounts"][0]["secretName"] = json!("sales-etl-smb-0");
     let change = tokio::spawn(
-        server.client.put(server.url("/v1/deployments/sales-etl")).header("X-Forwarded-User", "joe").json(&spec).send(),
+        server.client.put(server.url("/v1/deployments/sales-etl")).bearer_auth(TestKeys::token("joe", &[Role::Operator])).json(&spec).send(),
     );
     api.expect("GET", &format!("{CRONJOBS}/sales-etl"), 200, cron_job.clone()).await;
     let applied = api.expect_apply(&format!("{CRONJOBS}/sales-etl")).await;
@@ -424,7 +426,7 @@ async fn a_cronjob_is_suspended_resumed_run_by_hand_and_deleted_with_its_secrets
     assert_eq!(resume.await.unwrap().unwrap().json::<Value>().await.unwrap()["state"], "Active");
 
     let run = tokio::spawn(
-        server.client.post(server.url("/v1/deployments/sales-etl/run")).header("X-Forwarded-User", "joe")
+        server.client.post(server.url("/v1/deployments/sales-etl/run")).bearer_auth(TestKeys::token("joe", &[Role::Operator]))
             .json(&json!({"env": [{"name": "CONTEXT", "value": "Rerun"}, {"name": "DAY", "value": "2026-11-20"}], "args": ["--day", "2026-11-20"]}))
             .send(),
     );

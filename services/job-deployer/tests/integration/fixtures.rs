@@ -67,7 +67,7 @@ pub fn settings() -> DeployerSettings {
 
 /// The service, talking to `cluster`.
 pub async fn server(cluster: Option<Cluster>) -> TestServer {
-    let env = service_kit::Env::from_pairs([("JOB_DEPLOYER_LISTEN", "127.0.0.1:0")]);
+    let env = service_kit::testing::test_env([("JOB_DEPLOYER_LISTEN", "127.0.0.1:0")]);
     let mut settings = job_deployer::Settings::from_env(&env).unwrap();
     settings.deployer = self::settings();
     TestServer::start(|listener| async move { job_deployer::run_with(settings, listener, cluster) }).await

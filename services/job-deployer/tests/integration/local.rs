@@ -47,7 +47,7 @@ async fn the_local_runtime_runs_a_schedule_and_reports_every_run() {
     let url = nexus(vec![("/repository/apps/org/hello/1.0/hello-1.0.zip", archive)]);
     let topic = format!("job-events-{}", uuid::Uuid::new_v4().simple());
     let state = work.join("state");
-    let env = service_kit::Env::from_pairs([
+    let env = service_kit::testing::test_env([
         ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
         ("JOB_DEPLOYER_RUNTIME", "local"),
         ("JOB_DEPLOYER_LOCAL_DIR", state.to_str().unwrap()),
@@ -77,7 +77,7 @@ async fn the_local_runtime_runs_a_schedule_and_reports_every_run() {
     let created = server
         .client
         .post(server.url("/v1/deployments"))
-        .header("X-Forwarded-User", "ana")
+        .bearer_auth(service_kit::testing::TestKeys::token("ana", &[service_kit::Role::Operator]))
         .json(&spec)
         .send()
         .await
@@ -138,7 +138,7 @@ async fn the_local_runtime_runs_a_schedule_and_reports_every_run() {
     let manual = server
         .client
         .post(server.url("/v1/deployments/hello/run"))
-        .header("X-Forwarded-User", "maria")
+        .bearer_auth(service_kit::testing::TestKeys::token("maria", &[service_kit::Role::Operator]))
         .json(&json!({"env": [{"name": "EXIT_CODE", "value": "3"}, {"name": "PAUSE", "value": "1"}]}))
         .send()
         .await
@@ -218,7 +218,7 @@ async fn a_failed_attempt_is_tried_again_and_a_run_past_its_deadline_is_stopped(
     let checksum = sha256(&archive, &work);
     let url = nexus(vec![("/job-1.zip", archive)]);
     let topic = format!("job-events-{}", uuid::Uuid::new_v4().simple());
-    let env = service_kit::Env::from_pairs([
+    let env = service_kit::testing::test_env([
         ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
         ("JOB_DEPLOYER_RUNTIME", "local"),
         ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").to_str().unwrap()),

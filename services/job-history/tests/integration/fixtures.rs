@@ -161,7 +161,7 @@ pub async fn server() -> TestServer {
     for job in jobs() {
         insert_job(&mut connection, &job).await;
     }
-    let env = service_kit::Env::from_pairs([("DATABASE_URL", database.url.as_str())]);
+    let env = service_kit::testing::test_env([("DATABASE_URL", database.url.as_str())]);
     let settings = job_history::Settings::from_env(&env).unwrap();
     TestServer::start(|listener| job_history::run(settings, listener)).await
 }

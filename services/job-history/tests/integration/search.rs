@@ -352,7 +352,7 @@ async fn bad_input_is_a_400_that_says_what_where_and_why_in_the_callers_language
 async fn a_database_that_goes_away_is_a_503_and_an_unready_service() {
     use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
     let database = history_store::testing::TestDatabase::create().await;
-    let env = service_kit::Env::from_pairs([("DATABASE_URL", database.url.as_str())]);
+    let env = service_kit::testing::test_env([("DATABASE_URL", database.url.as_str())]);
     let settings = job_history::Settings::from_env(&env).unwrap();
     let server = TestServer::start(|listener| job_history::run(settings, listener)).await;
     assert_eq!(get(&server, "/v1/jobs/history").await.0, 200);

@@ -9,7 +9,6 @@ mod nexus_stand_in;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use service_kit::Env;
 use service_kit::testing::TestServer;
 
 service_kit::conformance_tests! {
@@ -21,7 +20,7 @@ service_kit::conformance_tests! {
 
 /// The catalog with these settings (`NEXUS_CATALOG_...` variables).
 async fn catalog(variables: &[(&str, &str)]) -> TestServer {
-    let settings = nexus_catalog::Settings::from_env(&Env::from_pairs(variables.iter().copied())).unwrap();
+    let settings = nexus_catalog::Settings::from_env(&service_kit::testing::test_env(variables.iter().copied())).unwrap();
     TestServer::start(|listener| nexus_catalog::run(settings, listener)).await
 }
 

@@ -1,0 +1,231 @@
+//! Login, logout, who am I, and the public keys that check the tokens.
+//!
+//! Every login attempt is an audit event (target `audit`): the user name as typed, the caller's
+//! address and the outcome, never the password.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::jwk::JwkSet;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use serde::{Deserialize, Serialize};
+use service_kit::auth::{SigningKey, TOKEN_COOKIE};
+use service_kit::{Caller, ErrorBody};
+use utoipa::ToSchema;
+
+use crate::directory::{Directory, Identity, LoginError};
+use crate::settings::TokenSettings;
+use crate::throttle::Throttle;
+use crate::tokens;
+
+/// The longest user name taken: longer is a typing accident or an attack.
+const MAX_USERNAME: usize = 256;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "jdupont")]
+    username: String,
+    #[schema(example = "secret", format = Password)]
+    password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    /// Send it as `Authorization: Bearer <token>`; browsers get it as an HttpOnly cookie as well.
+    token: String,
+    #[schema(example = "Bearer")]
+    token_type: &'static str,
+    expires_at: DateTime<Utc>,
+    user: Caller,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// What the login handlers share.
+#[derive(Debug)]
+pub struct Login {
+    pub directory: Directory,
+    pub throttle: Throttle,
+    pub key: SigningKey,
+    pub tokens: TokenSettings,
+    attempts: Family<OutcomeLabels, Counter>,
+}
+
+impl Login {
+    pub fn new(directory: Directory, throttle: Throttle, key: SigningKey, tokens: TokenSettings, registry: &mut Registry) -> Login {
+        let attempts = Family::<OutcomeLabels, Counter>::default();
+        registry.register("login_attempts", "Login attempts, by outcome", attempts.clone());
+        Login { directory, throttle, key, tokens, attempts }
+    }
+}
+
+/// A refused login: its answer and its audit outcome.
+struct Refusal {
+    status: StatusCode,
+    body: ErrorBody,
+    outcome: &'static str,
+    reason: String,
+    retry_after: Option<u64>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>, outcome: &'static str) -> Refusal {
+        Refusal { status, body: ErrorBody::new(code, message), outcome, reason: String::new(), retry_after: None }
+    }
+}
+
+impl From<LoginError> for Refusal {
+    fn from(error: LoginError) -> Refusal {
+        let message = error.to_string();
+        match error {
+            LoginError::BadCredentials { reason } => Refusal {
+                reason: reason.to_owned(),
+                ..Refusal::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message, "invalid_credentials")
+            },
+            LoginError::NotMember => Refusal::new(StatusCode::FORBIDDEN, "not_allowed", message, "not_member"),
+            LoginError::Unavailable { reason } => Refusal {
+                reason,
+                ..Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable", message, "unavailable")
+            },
+        }
+    }
+}
+
+/// Logs in: a token as JSON and as an HttpOnly cookie.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse, description = "Logged in; the token is also set as the `jo_token` cookie"),
+        (status = 400, body = ErrorBody, description = "No user name, or not JSON"),
+        (status = 401, body = ErrorBody, description = "Wrong user name or password (one answer for both)"),
+        (status = 403, body = ErrorBody, description = "Not a member of a group allowed to log in"),
+        (status = 429, body = ErrorBody, description = "Too many failures for this user or address: wait `Retry-After` seconds"),
+        (status = 503, body = ErrorBody, description = "The directory cannot be reached"),
+    ))]
+pub async fn login(request: HttpRequest, body: web::Json<LoginRequest>, state: web::Data<Login>) -> HttpResponse {
+    let address = request.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let LoginRequest { username, password } = body.into_inner();
+    let username = username.trim().to_owned();
+    let attempt = attempt(&state, &username, &password, &address).await;
+    let outcome = attempt.as_ref().map_or_else(|refusal| refusal.outcome, |_| "ok");
+    state.attempts.get_or_create(&OutcomeLabels { outcome }).inc();
+    match attempt {
+        Ok(identity) => {
+            tracing::info!(target: "audit", event = "login", user = %username, address, outcome, roles = ?identity.roles);
+            issue(&state, &identity)
+        }
+        Err(refusal) => {
+            let reason = refusal.reason.as_str();
+            tracing::warn!(target: "audit", event = "login", user = %username, address, outcome, reason);
+            let mut response = HttpResponse::build(refusal.status);
+            if let Some(seconds) = refusal.retry_after {
+                response.insert_header(("Retry-After", seconds.to_string()));
+            }
+            response.json(refusal.body)
+        }
+    }
+}
+
+async fn attempt(state: &Login, username: &str, password: &str, address: &str) -> Result<Identity, Refusal> {
+    if username.is_empty() || username.len() > MAX_USERNAME || username.chars().any(char::is_control) {
+        let message = format!("a user name of 1 to {MAX_USERNAME} printable characters is expected");
+        let refusal = Refusal::new(StatusCode::BAD_REQUEST, "invalid_body", message, "invalid_request");
+        return Err(Refusal { body: refusal.body.with_field("username"), ..refusal });
+    }
+    if let Some(wait) = state.throttle.wait(username, address) {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let message = format!("too many failed logins: try again in {seconds} s");
+        return Err(Refusal {
+            retry_after: Some(seconds),
+            ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message, "throttled")
+        });
+    }
+    // Never asked: an empty simple bind is an anonymous bind, which many servers accept.
+    let result = if password.is_empty() {
+        Err(LoginError::bad("empty password"))
+    } else {
+        state.directory.authenticate(username, password).await
+    };
+    match result {
+        Ok(identity) => {
+            state.throttle.succeeded(username);
+            Ok(identity)
+        }
+        Err(error) => {
+            if matches!(error, LoginError::BadCredentials { .. }) {
+                state.throttle.failed(username, address);
+            }
+            Err(error.into())
+        }
+    }
+}
+
+fn issue(state: &Login, identity: &Identity) -> HttpResponse {
+    let claims = tokens::claims_for(identity, &state.tokens);
+    let token = match state.key.sign(&claims) {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::error!(%error, "cannot sign a token");
+            return ErrorBody::new("internal", "the token cannot be made").into_response(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    let cookie = Cookie::build(TOKEN_COOKIE, token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.tokens.cookie_secure)
+        .max_age(actix_web::cookie::time::Duration::seconds(claims.exp - claims.iat))
+        .finish();
+    let user = Caller { user: claims.sub, name: claims.name, roles: claims.roles, expires: claims.exp };
+    HttpResponse::Ok().cookie(cookie).json(LoginResponse {
+        token,
+        token_type: "Bearer",
+        expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
+        user,
+    })
+}
+
+/// Logs out: the browser's cookie is removed. A token already handed out stays valid until it
+/// expires (tokens are short-lived and checked by each service without asking the gateway).
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204, description = "The cookie is removed")))]
+pub async fn logout(request: HttpRequest, caller: Option<Caller>, state: web::Data<Login>) -> HttpResponse {
+    let address = request.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let user = caller.map(|caller| caller.user).unwrap_or_default();
+    tracing::info!(target: "audit", event = "logout", user, address);
+    let mut cookie = Cookie::build(TOKEN_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.tokens.cookie_secure)
+        .finish();
+    cookie.make_removal();
+    HttpResponse::NoContent().cookie(cookie).finish()
+}
+
+/// The caller, as their token says.
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth",
+    responses((status = 200, body = Caller), (status = 401, body = ErrorBody)))]
+pub async fn me(caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(caller)
+}
+
+/// The public keys that check the gateway's tokens (JWKS, RFC 7517), for the services.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "The Ed25519 public keys (`OKP`), by `kid`", content_type = "application/json")))]
+pub async fn jwks(keys: web::Data<JwkSet>) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(keys.get_ref())
+}

@@ -1,0 +1,167 @@
+//! The reverse proxy: `/api/catalog/*` to nexus-catalog, `/api/deployments/*` to job-deployer and
+//! `/api/history/*` to job-history. Bodies stream both ways (a followed log arrives as it is
+//! written); the token travels on, since each service checks it itself; the request id goes to the
+//! service and comes back. A service that cannot be reached is a JSON 502, one that does not
+//! answer in time a JSON 504.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use percent_encoding::percent_decode_str;
+use service_kit::ErrorBody;
+use service_kit::observe::{REQUEST_ID_HEADER, request_id};
+
+use crate::settings::Upstreams;
+
+/// One proxied service: where its API is, and how the gateway's paths map onto it.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The service's name, for messages.
+    pub service: &'static str,
+    /// The gateway's prefix, e.g. `/api/history`.
+    pub prefix: &'static str,
+    /// The service's URL and the path its API starts at, e.g. `http://...:8086/v1/jobs/history`.
+    pub target: String,
+}
+
+/// The gateway's prefixes of the proxied services, in the order of [`routes`].
+pub const PREFIXES: [&str; 3] = ["/api/catalog", "/api/deployments", "/api/history"];
+
+pub fn routes(upstreams: &Upstreams) -> [Route; 3] {
+    let [catalog, deployments, history] = PREFIXES;
+    [
+        Route { service: "nexus-catalog", prefix: catalog, target: format!("{}/v1", upstreams.catalog) },
+        Route { service: "job-deployer", prefix: deployments, target: format!("{}/v1/deployments", upstreams.deployer) },
+        Route { service: "job-history", prefix: history, target: format!("{}/v1/jobs/history", upstreams.history) },
+    ]
+}
+
+/// The HTTP client of the proxy and its time limit for an answer's headers.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    pub client: reqwest::Client,
+    pub timeout: std::time::Duration,
+}
+
+impl Proxy {
+    pub fn new(upstreams: &Upstreams) -> Result<Proxy, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(upstreams.connect_timeout)
+            // The caller's redirects are the caller's to follow.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| format!("cannot make the proxy's HTTP client: {error}"))?;
+        Ok(Proxy { client, timeout: upstreams.timeout })
+    }
+}
+
+/// Headers that belong to one connection, not to the message (RFC 9110, 7.6.1), the host, the
+/// length (the body is streamed again) and the request id (set by the gateway itself).
+const NOT_FORWARDED: [&str; 12] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "x-request-id",
+    "x-forwarded-for",
+];
+
+/// actix and reqwest use two versions of the `http` crate: headers cross as names and bytes.
+fn forwarded<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+    headers.filter(|(name, _)| !NOT_FORWARDED.contains(&name.to_ascii_lowercase().as_str()))
+}
+
+pub async fn forward(
+    request: HttpRequest,
+    body: web::Payload,
+    route: web::Data<Route>,
+    proxy: web::Data<Proxy>,
+) -> HttpResponse {
+    let Some(tail) = request.uri().path().strip_prefix(route.prefix) else {
+        return not_found(&request);
+    };
+    // `..` would leave the service's API on the service's side; nothing needs it.
+    let dots = |segment: &str| matches!(&*percent_decode_str(segment).decode_utf8_lossy(), "." | "..");
+    if tail.split('/').any(dots) {
+        return not_found(&request);
+    }
+    let mut url = format!("{}{tail}", route.target);
+    if let Some(query) = request.uri().query() {
+        url.push('?');
+        url.push_str(query);
+    }
+    let Ok(method) = reqwest::Method::from_bytes(request.method().as_str().as_bytes()) else {
+        return not_found(&request);
+    };
+    let mut outgoing = proxy.client.request(method, &url);
+    for (name, value) in forwarded(request.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes()))) {
+        outgoing = outgoing.header(name, value);
+    }
+    if let Some(id) = request_id(&request) {
+        outgoing = outgoing.header(REQUEST_ID_HEADER.as_str(), id);
+    }
+    let peer = request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let forwarded_for = match request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(chain) => format!("{chain}, {peer}"),
+        None => peer,
+    };
+    outgoing = outgoing
+        .header("x-forwarded-for", forwarded_for)
+        .header("x-forwarded-proto", request.connection_info().scheme().to_owned())
+        .header("x-forwarded-host", request.connection_info().host().to_owned());
+    if request.headers().contains_key(header::CONTENT_LENGTH) || request.headers().contains_key(header::TRANSFER_ENCODING) {
+        outgoing = outgoing.body(reqwest::Body::wrap_stream(sendable(body)));
+    }
+
+    let answer = match tokio::time::timeout(proxy.timeout, outgoing.send()).await {
+        Err(_) => {
+            let message = format!("{} did not answer within {} s", route.service, proxy.timeout.as_secs());
+            return ErrorBody::new("upstream_timeout", message).into_response(StatusCode::GATEWAY_TIMEOUT);
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(service = route.service, %error, "cannot reach the service");
+            let message = format!("{} cannot be reached; try again later", route.service);
+            return ErrorBody::new("upstream_unavailable", message).into_response(StatusCode::BAD_GATEWAY);
+        }
+        Ok(Ok(answer)) => answer,
+    };
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut response = HttpResponse::build(status);
+    for (name, value) in forwarded(answer.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes()))) {
+        response.append_header((name, value));
+    }
+    let service = route.service;
+    response.streaming(answer.bytes_stream().map(move |chunk| {
+        chunk.map_err(|error| {
+            tracing::warn!(service, %error, "the service's answer broke off");
+            actix_web::error::ErrorBadGateway(error)
+        })
+    }))
+}
+
+/// The caller's body, moved to a task of this worker so that the HTTP client (which needs a `Send`
+/// stream) can read it: actix's payload lives on one thread.
+fn sendable(mut body: web::Payload) -> impl futures_util::Stream<Item = Result<web::Bytes, std::io::Error>> + Send {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(8);
+    actix_web::rt::spawn(async move {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|error| std::io::Error::other(error.to_string()));
+            if sender.send(chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    futures_util::stream::unfold(receiver, |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) })
+}
+
+fn not_found(request: &HttpRequest) -> HttpResponse {
+    ErrorBody::new("not_found", format!("there is nothing at {} {}", request.method(), request.path()))
+        .into_response(StatusCode::NOT_FOUND)
+}

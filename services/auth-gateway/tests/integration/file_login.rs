@@ -1,0 +1,182 @@
+//! Logins from the static users file (the dev default), the token as cookie and bearer, the keys
+//! that check it, logout, links and the web UI's files.
+
+use jsonwebtoken::jwk::JwkSet;
+use serde_json::{Value, json};
+use service_kit::auth::{KeySource, Verifier};
+use service_kit::testing::{client, client_with_token};
+use service_kit::{ErrorBody, Role};
+
+use crate::{USERS, gateway, login};
+
+#[tokio::test]
+async fn each_user_of_the_file_logs_in_with_their_roles_and_a_token_the_published_keys_verify() {
+    let server = gateway(vec![]).await;
+    let jwks: JwkSet = client().get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+    let verifier = Verifier::new(KeySource::Fixed(jwks));
+    for (name, password, role) in USERS {
+        let response = login(&server, name, password).await;
+        assert_eq!(response.status(), 200, "{name}");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let body: Value = response.json().await.unwrap();
+        let token = body["token"].as_str().unwrap();
+        assert_eq!(body["tokenType"], "Bearer");
+        assert_eq!(body["user"]["user"], name);
+        assert_eq!(body["user"]["roles"], json!([role]));
+        let caller = verifier.verify(token).await.unwrap();
+        assert_eq!((caller.user.as_str(), caller.roles), (name, vec![role.parse::<Role>().unwrap()]));
+        let lifetime = caller.expires - chrono::Utc::now().timestamp();
+        assert!((3590..=3600).contains(&lifetime), "an hour by default: {lifetime}");
+
+        assert!(cookie.starts_with(&format!("jo_token={token}")), "{cookie}");
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=3600"] {
+            assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+        }
+        assert!(!cookie.contains("Secure"), "not Secure unless configured: {cookie}");
+
+        // The same caller, by bearer token and by cookie.
+        let me: Value = client_with_token(token).get(server.url("/api/auth/me")).send().await.unwrap().json().await.unwrap();
+        assert_eq!((me["user"].as_str(), me["name"].as_str()), (Some(name), Some(format!("{name} (file)").as_str())));
+        let by_cookie = client()
+            .get(server.url("/api/auth/me"))
+            .header("cookie", format!("jo_token={token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(by_cookie.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_users_get_one_answer_and_empty_fields_are_refused_clearly() {
+    let server = gateway(vec![]).await;
+    let wrong = login(&server, "ann", "nope").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong: ErrorBody = wrong.json().await.unwrap();
+    let unknown: ErrorBody = login(&server, "nobody", "nope").await.json().await.unwrap();
+    assert_eq!(wrong, unknown, "the answer does not tell which user names exist");
+    assert_eq!(wrong.code, "invalid_credentials");
+
+    let empty_password = login(&server, "ann", "").await;
+    assert_eq!(empty_password.status(), 401);
+    let empty_user = login(&server, "  ", "pw").await;
+    assert_eq!(empty_user.status(), 400);
+    let body: ErrorBody = empty_user.json().await.unwrap();
+    assert_eq!(body.field.as_deref(), Some("username"));
+    let not_json = client().post(server.url("/api/auth/login")).body("user=ann").send().await.unwrap();
+    assert_eq!(not_json.status(), 400);
+
+    let anonymous = client().get(server.url("/api/auth/me")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let body: ErrorBody = anonymous.json().await.unwrap();
+    assert_eq!(body.code, "unauthenticated");
+}
+
+#[tokio::test]
+async fn repeated_failures_for_one_user_are_slowed_down_and_a_wait_lets_them_in_again() {
+    let server = gateway(vec![("AUTH_GATEWAY_LOGIN_USER_FAILURES".into(), "3".into())]).await;
+    for _ in 0..3 {
+        assert_eq!(login(&server, "olga", "guess").await.status(), 401);
+    }
+    let throttled = login(&server, "olga", "olga-pw").await;
+    assert_eq!(throttled.status(), 429, "even the right password waits");
+    assert_eq!(throttled.headers()["retry-after"], "1");
+    let body: ErrorBody = throttled.json().await.unwrap();
+    assert_eq!(body.code, "too_many_attempts");
+    assert_eq!(login(&server, "ann", "ann-pw").await.status(), 200, "other users are not slowed down");
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(login(&server, "olga", "guess").await.status(), 401, "after the wait, one more try");
+    let doubled = login(&server, "olga", "olga-pw").await;
+    assert_eq!(doubled.status(), 429);
+    assert_eq!(doubled.headers()["retry-after"], "2", "the wait doubles");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(login(&server, "olga", "olga-pw").await.status(), 200);
+    assert_eq!(login(&server, "olga", "guess").await.status(), 401, "a success cleared the count");
+    assert_eq!(login(&server, "olga", "olga-pw").await.status(), 200);
+
+    let metrics = client().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"login_attempts_total{outcome="throttled"} 2"#), "{metrics}");
+    assert!(metrics.contains(r#"login_attempts_total{outcome="invalid_credentials"} 5"#), "{metrics}");
+}
+
+#[tokio::test]
+async fn logout_removes_the_cookie() {
+    let server = gateway(vec![]).await;
+    let token = login(&server, "vic", "vic-pw").await.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let out = client_with_token(&token).post(server.url("/api/auth/logout")).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    let cookie = out.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("jo_token=;") && cookie.contains("Max-Age=0"), "{cookie}");
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_configured_and_the_lifetime_follows_the_setting() {
+    let server = gateway(vec![
+        ("AUTH_GATEWAY_COOKIE_SECURE".into(), "true".into()),
+        ("AUTH_GATEWAY_TOKEN_TTL_SECS".into(), "900".into()),
+    ])
+    .await;
+    let response = login(&server, "vic", "vic-pw").await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure") && cookie.contains("Max-Age=900"), "{cookie}");
+}
+
+#[tokio::test]
+async fn links_come_from_the_settings_and_need_a_token() {
+    let server = gateway(vec![
+        ("AUTH_GATEWAY_LINK_AIRFLOW_URL".into(), "https://airflow.example.org".into()),
+        ("AUTH_GATEWAY_LINK_NEXUS_URL".into(), "https://nexus.example.org".into()),
+    ])
+    .await;
+    assert_eq!(client().get(server.url("/api/links")).send().await.unwrap().status(), 401);
+    let links: Value = server.get("/api/links").await.json().await.unwrap();
+    let names: Vec<&str> = links.as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Apache Airflow", "Nexus"], "tools without a URL are left out");
+    assert_eq!(links[1]["url"], "https://nexus.example.org");
+}
+
+#[tokio::test]
+async fn the_web_ui_files_are_served_without_a_token() {
+    let ui = tempfile::tempdir().unwrap();
+    std::fs::write(ui.path().join("index.html"), "<h1>Job Orchestrator</h1>").unwrap();
+    std::fs::create_dir(ui.path().join("assets")).unwrap();
+    std::fs::write(ui.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let server = gateway(vec![("AUTH_GATEWAY_UI_DIR".into(), ui.path().to_string_lossy().into_owned())]).await;
+    let page = client().get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.text().await.unwrap(), "<h1>Job Orchestrator</h1>");
+    let script = client().get(server.url("/assets/app.js")).send().await.unwrap();
+    assert_eq!(script.headers()["content-type"], "text/javascript");
+    let missing = client().get(server.url("/assets/nothing.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.json::<ErrorBody>().await.unwrap().code, "not_found");
+    let outside = client().get(server.url("/../Cargo.toml")).send().await.unwrap();
+    assert_eq!(outside.status(), 404);
+}
+
+#[tokio::test]
+async fn hash_password_prints_a_hash_the_users_file_takes() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_auth-gateway"))
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    child.stdin.take().unwrap().write_all(b"p@ss word\n").await.unwrap();
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.json");
+    let users = json!({"users": [{"username": "pat", "passwordHash": hash, "roles": ["viewer"]}]});
+    std::fs::write(&file, users.to_string()).unwrap();
+    let server = gateway(vec![("AUTH_GATEWAY_USERS_FILE".into(), file.to_string_lossy().into_owned())]).await;
+    assert_eq!(login(&server, "pat", "p@ss word").await.status(), 200);
+    assert_eq!(login(&server, "pat", "p@ss").await.status(), 401);
+
+}

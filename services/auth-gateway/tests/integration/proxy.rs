@@ -1,0 +1,174 @@
+//! The proxy, against a stand-in service that echoes what it receives, answers slowly or streams.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use service_kit::testing::{TestServer, client};
+
+use crate::gateway;
+
+/// What the stand-in received.
+async fn echo(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    HttpResponse::Ok().insert_header(("x-upstream", "stand-in")).json(json!({
+        "method": request.method().as_str(),
+        "path": request.uri().path(),
+        "query": request.uri().query(),
+        "authorization": header("authorization"),
+        "requestId": header("x-request-id"),
+        "forwardedFor": header("x-forwarded-for"),
+        "bodyLength": body.len(),
+    }))
+}
+
+async fn slow() -> HttpResponse {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    HttpResponse::Ok().finish()
+}
+
+/// A log followed: a line now, the next 1.5 s later.
+async fn follow() -> HttpResponse {
+    let lines = futures_util::stream::unfold(0, |sent| async move {
+        match sent {
+            0 => Some((Ok::<_, actix_web::Error>(web::Bytes::from("first\n")), 1)),
+            1 => {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                Some((Ok(web::Bytes::from("second\n")), 2))
+            }
+            _ => None,
+        }
+    });
+    HttpResponse::Ok().content_type("text/plain").streaming(lines)
+}
+
+fn stand_in() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(|| {
+        App::new()
+            .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
+            .route("/v1/deployments/slow", web::get().to(slow))
+            .route("/v1/deployments/follow/logs", web::get().to(follow))
+            .default_service(web::to(echo))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    url
+}
+
+async fn gateway_to(url: &str, extra: &[(&str, &str)]) -> TestServer {
+    let mut env = vec![
+        ("AUTH_GATEWAY_CATALOG_URL".to_owned(), url.to_owned()),
+        ("AUTH_GATEWAY_DEPLOYER_URL".to_owned(), url.to_owned()),
+        ("AUTH_GATEWAY_HISTORY_URL".to_owned(), url.to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    gateway(env).await
+}
+
+#[tokio::test]
+async fn each_prefix_goes_to_its_service_with_the_token_the_query_and_the_request_id() {
+    let server = gateway_to(&stand_in(), &[]).await;
+    let cases = [
+        ("/api/history?search=status%3D%3DFINISHED&limit=5", "/v1/jobs/history", Some("search=status%3D%3DFINISHED&limit=5")),
+        ("/api/history/admi@test.X", "/v1/jobs/history/admi@test.X", None),
+        ("/api/deployments", "/v1/deployments", None),
+        ("/api/deployments/sales-etl/runs", "/v1/deployments/sales-etl/runs", None),
+        ("/api/catalog/repositories/releases/artifacts/com.example/a%2Fb/versions", "/v1/repositories/releases/artifacts/com.example/a%2Fb/versions", None),
+    ];
+    for (path, upstream_path, query) in cases {
+        let response = client()
+            .get(server.url(path))
+            .bearer_auth("the-token")
+            .header("x-request-id", "req-77")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["x-request-id"], "req-77", "{path}: the id comes back");
+        assert_eq!(response.headers()["x-upstream"], "stand-in", "{path}: the service's headers come back");
+        let seen: Value = response.json().await.unwrap();
+        assert_eq!(seen["path"], upstream_path, "{path}");
+        assert_eq!(seen["query"], json!(query), "{path}");
+        assert_eq!(seen["authorization"], "Bearer the-token", "{path}: the service checks the token itself");
+        assert_eq!(seen["requestId"], "req-77", "{path}: the id goes to the service");
+        assert_eq!(seen["forwardedFor"], "127.0.0.1", "{path}");
+    }
+    // Without an id, the gateway makes one and the service sees the same.
+    let response = client().delete(server.url("/api/history/x")).send().await.unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!((seen["method"].as_str(), seen["requestId"].as_str()), (Some("DELETE"), Some(id.as_str())));
+}
+
+#[tokio::test]
+async fn a_large_request_body_goes_through_whole() {
+    let server = gateway_to(&stand_in(), &[]).await;
+    let body = vec![b'x'; 3 * 1024 * 1024];
+    let response = client().put(server.url("/api/deployments/big")).body(body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!((seen["method"].as_str(), seen["bodyLength"].as_u64()), (Some("PUT"), Some(3 * 1024 * 1024)));
+}
+
+#[tokio::test]
+async fn a_followed_log_streams_through_line_by_line() {
+    let server = gateway_to(&stand_in(), &[("AUTH_GATEWAY_UPSTREAM_TIMEOUT_SECS", "1")]).await;
+    let started = Instant::now();
+    let mut response = client().get(server.url("/api/deployments/follow/logs?follow=true")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let first = response.chunk().await.unwrap().unwrap();
+    let first_after = started.elapsed();
+    assert_eq!(first, "first\n");
+    assert!(first_after < Duration::from_millis(1000), "the first line arrives before the second is written: {first_after:?}");
+    let mut rest = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        rest.extend_from_slice(&chunk);
+    }
+    assert_eq!(rest, b"second\n", "the body outlives the 1 s limit on the answer's headers");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+}
+
+#[tokio::test]
+async fn a_slow_service_is_a_504_and_a_service_that_is_down_a_502() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let server = gateway_to(&stand_in(), &[
+        ("AUTH_GATEWAY_UPSTREAM_TIMEOUT_SECS", "1"),
+        ("AUTH_GATEWAY_HISTORY_URL", &format!("http://{closed}")),
+    ])
+    .await;
+    let started = Instant::now();
+    let slow = client().get(server.url("/api/deployments/slow")).send().await.unwrap();
+    assert_eq!(slow.status(), 504);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    let body: Value = slow.json().await.unwrap();
+    assert_eq!(body["code"], "upstream_timeout");
+    assert!(body["message"].as_str().unwrap().contains("job-deployer"), "{body}");
+
+    let down = client().get(server.url("/api/history")).send().await.unwrap();
+    assert_eq!(down.status(), 502);
+    let body: Value = down.json().await.unwrap();
+    assert_eq!(body["code"], "upstream_unavailable");
+    assert!(body["message"].as_str().unwrap().contains("job-history"), "{body}");
+}
+
+#[tokio::test]
+async fn paths_that_would_climb_out_of_a_service_api_are_refused() {
+    let server = gateway_to(&stand_in(), &[]).await;
+    // Sent as written: an HTTP client would resolve the dots itself.
+    for path in ["/api/history/../../v1/deployments", "/api/history/%2e%2E/x", "/api/catalog/.%2e/x", "/api/catalog/./repositories"] {
+        let mut stream = tokio::net::TcpStream::connect(server.address).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 404"), "{path}: {answer}");
+        assert!(!answer.contains("stand-in"), "{path}: never reached the service");
+    }
+}
