@@ -74,13 +74,17 @@ async fn a_viewer_reads_through_the_gateway_but_only_an_operator_changes_and_for
     let gateway_env = Env::from_pairs(
         [
             ("AUTH_GATEWAY_USERS_FILE".to_owned(), users.to_string_lossy().into_owned()),
-            ("AUTH_GATEWAY_TOKEN_KEY_FILE".to_owned(), work.join("gateway/token-key.pem").to_string_lossy().into_owned()),
+            (
+                "AUTH_GATEWAY_TOKEN_KEY_FILE".to_owned(),
+                work.join("gateway/token-key.pem").to_string_lossy().into_owned(),
+            ),
         ]
         .into_iter()
         .chain(upstreams),
     );
     let gateway_settings = auth_gateway::Settings::from_env(&gateway_env).unwrap();
-    let gateway = TestServer::start_on(gateway_listener, |listener| auth_gateway::run(gateway_settings, listener)).await;
+    let gateway =
+        TestServer::start_on(gateway_listener, |listener| auth_gateway::run(gateway_settings, listener)).await;
 
     let viewer = client_with_token(&login(&gateway, "vic", "vic-pw").await);
     let operator = client_with_token(&login(&gateway, "olga", "olga-pw").await);

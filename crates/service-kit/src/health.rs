@@ -90,7 +90,7 @@ pub struct ReadinessReport {
 }
 
 /// The process is alive.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses((status = 200, body = Health)))]
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".to_owned() })
 }
@@ -100,6 +100,7 @@ pub(crate) async fn healthz() -> HttpResponse {
     get,
     path = "/readyz",
     tag = "operations",
+    security(()),
     responses(
         (status = 200, description = "Ready", body = ReadinessReport),
         (status = 503, description = "A dependency is not usable", body = ReadinessReport)

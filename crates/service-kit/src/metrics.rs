@@ -60,6 +60,7 @@ impl HttpMetrics {
     get,
     path = "/metrics",
     tag = "operations",
+    security(()),
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text"))
 )]
 pub(crate) async fn metrics(registry: web::Data<Arc<Registry>>) -> HttpResponse {

@@ -18,8 +18,8 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::web;
-use service_kit::auth::{Access, KeySource, Verifier};
 use service_kit::Service;
+use service_kit::auth::{Access, KeySource, Verifier};
 use utoipa::OpenApi;
 
 use crate::directory::Directory;
@@ -75,7 +75,9 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
     let directory = match &settings.users {
         UserSource::Ldap(ldap) => {
             tracing::info!(url = %ldap.url, "users log in with LDAP");
-            Directory::Ldap(LdapDirectory::new((**ldap).clone(), service.registry()).map_err(StartError::Users)?)
+            Directory::Ldap(Box::new(
+                LdapDirectory::new((**ldap).clone(), service.registry()).map_err(StartError::Users)?,
+            ))
         }
         UserSource::File(path) => {
             tracing::info!(path = %path.display(), "users log in with the static users file");
@@ -86,7 +88,8 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
     let jwks = web::Data::new(key.jwks());
     let verifier = Verifier::new(KeySource::Fixed(key.jwks()));
     let throttle = throttle::Throttle::new(settings.throttle);
-    let login = web::Data::new(login::Login::new(directory, throttle, key, settings.tokens.clone(), service.registry()));
+    let login =
+        web::Data::new(login::Login::new(directory, throttle, key, settings.tokens.clone(), service.registry()));
     let proxy = web::Data::new(proxy::Proxy::new(&settings.upstreams).map_err(StartError::Proxy)?);
     let routes = proxy::routes(&settings.upstreams);
     let links = web::Data::new(settings.links.clone());

@@ -67,7 +67,13 @@ pub struct Login {
 }
 
 impl Login {
-    pub fn new(directory: Directory, throttle: Throttle, key: SigningKey, tokens: TokenSettings, registry: &mut Registry) -> Login {
+    pub fn new(
+        directory: Directory,
+        throttle: Throttle,
+        key: SigningKey,
+        tokens: TokenSettings,
+        registry: &mut Registry,
+    ) -> Login {
         let attempts = Family::<OutcomeLabels, Counter>::default();
         registry.register("login_attempts", "Login attempts, by outcome", attempts.clone());
         Login { directory, throttle, key, tokens, attempts }
@@ -107,7 +113,7 @@ impl From<LoginError> for Refusal {
 }
 
 /// Logs in: a token as JSON and as an HttpOnly cookie.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", security(()), request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse, description = "Logged in; the token is also set as the `jo_token` cookie"),
         (status = 400, body = ErrorBody, description = "No user name, or not JSON"),
@@ -180,7 +186,8 @@ fn issue(state: &Login, identity: &Identity) -> HttpResponse {
         Ok(token) => token,
         Err(error) => {
             tracing::error!(%error, "cannot sign a token");
-            return ErrorBody::new("internal", "the token cannot be made").into_response(StatusCode::INTERNAL_SERVER_ERROR);
+            return ErrorBody::new("internal", "the token cannot be made")
+                .into_response(StatusCode::INTERNAL_SERVER_ERROR);
         }
     };
     let cookie = Cookie::build(TOKEN_COOKIE, token.clone())
@@ -201,7 +208,7 @@ fn issue(state: &Login, identity: &Identity) -> HttpResponse {
 
 /// Logs out: the browser's cookie is removed. A token already handed out stays valid until it
 /// expires (tokens are short-lived and checked by each service without asking the gateway).
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204, description = "The cookie is removed")))]
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(()), responses((status = 204, description = "The cookie is removed")))]
 pub async fn logout(request: HttpRequest, caller: Option<Caller>, state: web::Data<Login>) -> HttpResponse {
     let address = request.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
     let user = caller.map(|caller| caller.user).unwrap_or_default();
@@ -224,7 +231,7 @@ pub async fn me(caller: Caller) -> HttpResponse {
 }
 
 /// The public keys that check the gateway's tokens (JWKS, RFC 7517), for the services.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", security(()),
     responses((status = 200, description = "The Ed25519 public keys (`OKP`), by `kid`", content_type = "application/json")))]
 pub async fn jwks(keys: web::Data<JwkSet>) -> HttpResponse {
     HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(keys.get_ref())

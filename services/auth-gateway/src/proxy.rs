@@ -32,7 +32,11 @@ pub fn routes(upstreams: &Upstreams) -> [Route; 3] {
     let [catalog, deployments, history] = PREFIXES;
     [
         Route { service: "nexus-catalog", prefix: catalog, target: format!("{}/v1", upstreams.catalog) },
-        Route { service: "job-deployer", prefix: deployments, target: format!("{}/v1/deployments", upstreams.deployer) },
+        Route {
+            service: "job-deployer",
+            prefix: deployments,
+            target: format!("{}/v1/deployments", upstreams.deployer),
+        },
         Route { service: "job-history", prefix: history, target: format!("{}/v1/jobs/history", upstreams.history) },
     ]
 }
@@ -116,7 +120,9 @@ pub async fn forward(
         .header("x-forwarded-for", forwarded_for)
         .header("x-forwarded-proto", request.connection_info().scheme().to_owned())
         .header("x-forwarded-host", request.connection_info().host().to_owned());
-    if request.headers().contains_key(header::CONTENT_LENGTH) || request.headers().contains_key(header::TRANSFER_ENCODING) {
+    if request.headers().contains_key(header::CONTENT_LENGTH)
+        || request.headers().contains_key(header::TRANSFER_ENCODING)
+    {
         outgoing = outgoing.body(reqwest::Body::wrap_stream(sendable(body)));
     }
 
@@ -158,7 +164,9 @@ fn sendable(mut body: web::Payload) -> impl futures_util::Stream<Item = Result<w
             }
         }
     });
-    futures_util::stream::unfold(receiver, |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) })
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    })
 }
 
 fn not_found(request: &HttpRequest) -> HttpResponse {

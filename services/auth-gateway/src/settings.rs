@@ -170,9 +170,11 @@ impl LdapSettings {
             });
         }
         let bind_password = match env.optional::<PathBuf>(&p("BIND_PASSWORD_FILE"))? {
-            Some(path) => std::fs::read_to_string(&path)
-                .map(|text| text.trim_end_matches(['\n', '\r']).to_owned())
-                .map_err(|e| SettingsError { variable: p("BIND_PASSWORD_FILE"), reason: format!("cannot read it: {e}") })?,
+            Some(path) => {
+                std::fs::read_to_string(&path).map(|text| text.trim_end_matches(['\n', '\r']).to_owned()).map_err(
+                    |e| SettingsError { variable: p("BIND_PASSWORD_FILE"), reason: format!("cannot read it: {e}") },
+                )?
+            }
             None => env.get_or(&p("BIND_PASSWORD"), String::new())?,
         };
         let user_filter: String = env.get_or(&p("USER_FILTER"), "(uid={username})".to_owned())?;
@@ -188,7 +190,8 @@ impl LdapSettings {
         if allowed_groups.is_empty() {
             return Err(SettingsError {
                 variable: p("ALLOWED_GROUPS"),
-                reason: "is required with LDAP: the DNs of the groups whose members may log in, separated by `;`".into(),
+                reason: "is required with LDAP: the DNs of the groups whose members may log in, separated by `;`"
+                    .into(),
             });
         }
         Ok(LdapSettings {
@@ -205,10 +208,8 @@ impl LdapSettings {
                 Some(base) => base,
                 None => env.required(&p("USER_BASE"))?,
             },
-            group_filter: env.get_or(
-                &p("GROUP_FILTER"),
-                "(|(member={dn})(uniqueMember={dn})(memberUid={username}))".to_owned(),
-            )?,
+            group_filter: env
+                .get_or(&p("GROUP_FILTER"), "(|(member={dn})(uniqueMember={dn})(memberUid={username}))".to_owned())?,
             nested_groups: env.get_or(&p("NESTED_GROUPS"), false)?,
             allowed_groups,
             role_groups,

@@ -183,8 +183,8 @@ impl KeySource {
     pub fn from_env(env: &Env) -> Result<KeySource, SettingsError> {
         if let Some(path) = env.optional::<PathBuf>("AUTH_JWKS_FILE")? {
             let error = |reason: String| SettingsError { variable: "AUTH_JWKS_FILE".to_owned(), reason };
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
             let keys: JwkSet = serde_json::from_str(&text)
                 .map_err(|e| error(format!("{} is not a JWKS document: {e}", path.display())))?;
             decoding_keys(&keys).map_err(error)?;
@@ -284,7 +284,9 @@ impl Verifier {
             AuthError::Invalid(match error.kind() {
                 ErrorKind::ExpiredSignature => "it has expired: log in again".to_owned(),
                 ErrorKind::InvalidSignature => "its signature does not match".to_owned(),
-                ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => "it was not issued for this platform".to_owned(),
+                ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => {
+                    "it was not issued for this platform".to_owned()
+                }
                 ErrorKind::ImmatureSignature => "it is not valid yet".to_owned(),
                 other => format!("{other:?}"),
             })
@@ -401,9 +403,10 @@ pub(crate) async fn authenticate(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let (Some(verifier), Some(policy)) =
-        (request.app_data::<web::Data<Verifier>>().cloned(), request.app_data::<web::Data<Policy>>().map(|policy| *policy.get_ref()))
-    else {
+    let (Some(verifier), Some(policy)) = (
+        request.app_data::<web::Data<Verifier>>().cloned(),
+        request.app_data::<web::Data<Policy>>().map(|policy| *policy.get_ref()),
+    ) else {
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
     let access = policy(request.method(), request.match_info().as_str());

@@ -1,6 +1,8 @@
 //! The shared plumbing, exercised through a small service of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "in a test, a broken expectation is a failure")]
 
+mod keys;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +13,7 @@ use service_kit::testing::{TestServer, assert_operations_endpoints};
 use service_kit::{Env, ErrorBody, Readiness, ServerSettings, Service};
 
 fn settings() -> ServerSettings {
-    ServerSettings::from_env(&Env::default(), "KIT", 9999).unwrap()
+    ServerSettings::from_env(&service_kit::testing::test_env(Vec::<(String, String)>::new()), "KIT", 9999).unwrap()
 }
 
 #[derive(serde::Deserialize)]

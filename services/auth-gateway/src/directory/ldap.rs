@@ -73,7 +73,8 @@ impl LdapDirectory {
             .filter(|(_, group)| groups.contains(&normalize(group)))
             .map(|(role, _)| *role)
             .collect();
-        let name = attribute(&entry, &self.settings.name_attribute).first().cloned().unwrap_or_else(|| username.to_owned());
+        let name =
+            attribute(&entry, &self.settings.name_attribute).first().cloned().unwrap_or_else(|| username.to_owned());
         Ok(Identity { user: username.to_owned(), name, roles: super::roles(roles) })
     }
 
@@ -101,9 +102,7 @@ impl LdapDirectory {
                 self.count("user", "ok");
                 Ok(())
             }
-            Ok(result) if BUSY.contains(&result.rc) => {
-                Err(self.unavailable("user", &LdapError::LdapResult { result }))
-            }
+            Ok(result) if BUSY.contains(&result.rc) => Err(self.unavailable("user", &LdapError::LdapResult { result })),
             Ok(_) => {
                 self.count("user", "rejected");
                 Err(LoginError::bad("wrong password"))
@@ -204,7 +203,12 @@ impl LdapDirectory {
 
 /// An attribute's values, whatever case the server spells its name in.
 fn attribute(entry: &SearchEntry, name: &str) -> Vec<String> {
-    entry.attrs.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, values)| values.clone()).unwrap_or_default()
+    entry
+        .attrs
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, values)| values.clone())
+        .unwrap_or_default()
 }
 
 /// A DN as compared: without case or spaces around separators (`CN=Data, OU=Groups` is `cn=data,ou=groups`).

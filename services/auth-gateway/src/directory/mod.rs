@@ -40,7 +40,7 @@ impl LoginError {
 /// Where users are checked.
 #[derive(Debug)]
 pub enum Directory {
-    Ldap(ldap::LdapDirectory),
+    Ldap(Box<ldap::LdapDirectory>),
     File(users_file::UsersFile),
 }
 

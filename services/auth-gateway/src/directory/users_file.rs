@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::Deserialize;
 use service_kit::Role;
 
@@ -61,7 +61,11 @@ impl UsersFile {
         let mut users = HashMap::new();
         for entry in file.users {
             PasswordHash::new(&entry.password_hash).map_err(|error| {
-                format!("the users file {}: {}'s passwordHash is not an argon2 hash: {error}", path.display(), entry.username)
+                format!(
+                    "the users file {}: {}'s passwordHash is not an argon2 hash: {error}",
+                    path.display(),
+                    entry.username
+                )
             })?;
             let user = User {
                 name: entry.name.unwrap_or_else(|| entry.username.clone()),
@@ -81,7 +85,8 @@ impl UsersFile {
         let password = password.to_owned();
         // argon2 takes tens of milliseconds of CPU by design: off the async workers.
         let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+            PasswordHash::new(&hash)
+                .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
         })
         .await
         .unwrap_or(false);

@@ -36,7 +36,8 @@ async fn each_user_of_the_file_logs_in_with_their_roles_and_a_token_the_publishe
         assert!(!cookie.contains("Secure"), "not Secure unless configured: {cookie}");
 
         // The same caller, by bearer token and by cookie.
-        let me: Value = client_with_token(token).get(server.url("/api/auth/me")).send().await.unwrap().json().await.unwrap();
+        let me: Value =
+            client_with_token(token).get(server.url("/api/auth/me")).send().await.unwrap().json().await.unwrap();
         assert_eq!((me["user"].as_str(), me["name"].as_str()), (Some(name), Some(format!("{name} (file)").as_str())));
         let by_cookie = client()
             .get(server.url("/api/auth/me"))
@@ -104,7 +105,8 @@ async fn repeated_failures_for_one_user_are_slowed_down_and_a_wait_lets_them_in_
 #[tokio::test]
 async fn logout_removes_the_cookie() {
     let server = gateway(vec![]).await;
-    let token = login(&server, "vic", "vic-pw").await.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let token =
+        login(&server, "vic", "vic-pw").await.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
     let out = client_with_token(&token).post(server.url("/api/auth/logout")).send().await.unwrap();
     assert_eq!(out.status(), 204);
     let cookie = out.headers()["set-cookie"].to_str().unwrap();
@@ -178,5 +180,4 @@ async fn hash_password_prints_a_hash_the_users_file_takes() {
     let server = gateway(vec![("AUTH_GATEWAY_USERS_FILE".into(), file.to_string_lossy().into_owned())]).await;
     assert_eq!(login(&server, "pat", "p@ss word").await.status(), 200);
     assert_eq!(login(&server, "pat", "p@ss").await.status(), 401);
-
 }

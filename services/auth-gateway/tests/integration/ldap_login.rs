@@ -49,7 +49,11 @@ async fn members_log_in_with_the_roles_of_their_groups_found_by_search_or_member
         let (_, dave) = user_of(&server, "dave", "dave-pw").await;
         assert_eq!(dave["user"]["roles"], json!(["admin"]), "{lookup}");
         let (status, bob) = user_of(&server, "bob", "bob-pw").await;
-        assert_eq!((status, &bob["user"]["roles"]), (200, &json!(["viewer"])), "{lookup}: bob is in data-team through data-viewers");
+        assert_eq!(
+            (status, &bob["user"]["roles"]),
+            (200, &json!(["viewer"])),
+            "{lookup}: bob is in data-team through data-viewers"
+        );
         // Filter metacharacters in a real uid: escaped, they match it exactly.
         let (status, special) = user_of(&server, r"o'hara*(ops)\x", "special-pw").await;
         assert_eq!((status, &special["user"]["name"]), (200, &json!("Special User")), "{lookup}: {special}");
@@ -69,7 +73,11 @@ async fn non_members_get_403_and_wrong_passwords_401_with_one_message_for_unknow
     let slapd = Slapd::start().await;
     let server = gateway(ldap_env(&slapd, &[])).await;
     let (status, carol) = user_of(&server, "carol", "carol-pw").await;
-    assert_eq!((status, carol["code"].as_str()), (403, Some("not_allowed")), "carol is an admin, but not of the data team");
+    assert_eq!(
+        (status, carol["code"].as_str()),
+        (403, Some("not_allowed")),
+        "carol is an admin, but not of the data team"
+    );
     assert_eq!(user_of(&server, "carol", "wrong").await.0, 401, "the password is checked before the groups");
 
     let (status, wrong) = user_of(&server, "alice", "wrong").await;
@@ -77,7 +85,10 @@ async fn non_members_get_403_and_wrong_passwords_401_with_one_message_for_unknow
     assert_eq!(status, 401);
     assert_eq!(wrong, unknown, "one answer for a wrong password and an unknown user");
     assert_eq!(wrong["code"], "invalid_credentials");
-    assert_eq!(metric(&server, r#"ldap_binds_total{account="user",outcome="rejected"}"#).await, r#"ldap_binds_total{account="user",outcome="rejected"} 2"#);
+    assert_eq!(
+        metric(&server, r#"ldap_binds_total{account="user",outcome="rejected"}"#).await,
+        r#"ldap_binds_total{account="user",outcome="rejected"} 2"#
+    );
 }
 
 #[tokio::test]
@@ -88,13 +99,20 @@ async fn an_empty_password_is_refused_without_any_bind() {
     assert_eq!((status, body["code"].as_str()), (401, Some("invalid_credentials")));
     assert_eq!(metric(&server, "ldap_binds_total{").await, "absent", "no bind at all, not even the service account's");
     assert_eq!(user_of(&server, "alice", "alice-pw").await.0, 200);
-    assert_eq!(metric(&server, r#"ldap_binds_total{account="user""#).await, r#"ldap_binds_total{account="user",outcome="ok"} 1"#);
+    assert_eq!(
+        metric(&server, r#"ldap_binds_total{account="user""#).await,
+        r#"ldap_binds_total{account="user",outcome="ok"} 1"#
+    );
 }
 
 #[tokio::test]
 async fn filter_injections_never_log_anyone_in() {
     let slapd = Slapd::start().await;
-    let server = gateway(ldap_env(&slapd, &[("AUTH_GATEWAY_LOGIN_USER_FAILURES", "100"), ("AUTH_GATEWAY_LOGIN_ADDRESS_FAILURES", "100")])).await;
+    let server = gateway(ldap_env(
+        &slapd,
+        &[("AUTH_GATEWAY_LOGIN_USER_FAILURES", "100"), ("AUTH_GATEWAY_LOGIN_ADDRESS_FAILURES", "100")],
+    ))
+    .await;
     let attempts = [
         ("*", "alice-pw"),
         ("*)(uid=*))(|(uid=*", "alice-pw"),

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use service_kit::testing::{TestServer, client};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::gateway;
 
@@ -76,11 +76,19 @@ async fn gateway_to(url: &str, extra: &[(&str, &str)]) -> TestServer {
 async fn each_prefix_goes_to_its_service_with_the_token_the_query_and_the_request_id() {
     let server = gateway_to(&stand_in(), &[]).await;
     let cases = [
-        ("/api/history?search=status%3D%3DFINISHED&limit=5", "/v1/jobs/history", Some("search=status%3D%3DFINISHED&limit=5")),
+        (
+            "/api/history?search=status%3D%3DFINISHED&limit=5",
+            "/v1/jobs/history",
+            Some("search=status%3D%3DFINISHED&limit=5"),
+        ),
         ("/api/history/admi@test.X", "/v1/jobs/history/admi@test.X", None),
         ("/api/deployments", "/v1/deployments", None),
         ("/api/deployments/sales-etl/runs", "/v1/deployments/sales-etl/runs", None),
-        ("/api/catalog/repositories/releases/artifacts/com.example/a%2Fb/versions", "/v1/repositories/releases/artifacts/com.example/a%2Fb/versions", None),
+        (
+            "/api/catalog/repositories/releases/artifacts/com.example/a%2Fb/versions",
+            "/v1/repositories/releases/artifacts/com.example/a%2Fb/versions",
+            None,
+        ),
     ];
     for (path, upstream_path, query) in cases {
         let response = client()
@@ -126,7 +134,10 @@ async fn a_followed_log_streams_through_line_by_line() {
     let first = response.chunk().await.unwrap().unwrap();
     let first_after = started.elapsed();
     assert_eq!(first, "first\n");
-    assert!(first_after < Duration::from_millis(1000), "the first line arrives before the second is written: {first_after:?}");
+    assert!(
+        first_after < Duration::from_millis(1000),
+        "the first line arrives before the second is written: {first_after:?}"
+    );
     let mut rest = Vec::new();
     while let Some(chunk) = response.chunk().await.unwrap() {
         rest.extend_from_slice(&chunk);
@@ -138,10 +149,10 @@ async fn a_followed_log_streams_through_line_by_line() {
 #[tokio::test]
 async fn a_slow_service_is_a_504_and_a_service_that_is_down_a_502() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let server = gateway_to(&stand_in(), &[
-        ("AUTH_GATEWAY_UPSTREAM_TIMEOUT_SECS", "1"),
-        ("AUTH_GATEWAY_HISTORY_URL", &format!("http://{closed}")),
-    ])
+    let server = gateway_to(
+        &stand_in(),
+        &[("AUTH_GATEWAY_UPSTREAM_TIMEOUT_SECS", "1"), ("AUTH_GATEWAY_HISTORY_URL", &format!("http://{closed}"))],
+    )
     .await;
     let started = Instant::now();
     let slow = client().get(server.url("/api/deployments/slow")).send().await.unwrap();
@@ -162,7 +173,12 @@ async fn a_slow_service_is_a_504_and_a_service_that_is_down_a_502() {
 async fn paths_that_would_climb_out_of_a_service_api_are_refused() {
     let server = gateway_to(&stand_in(), &[]).await;
     // Sent as written: an HTTP client would resolve the dots itself.
-    for path in ["/api/history/../../v1/deployments", "/api/history/%2e%2E/x", "/api/catalog/.%2e/x", "/api/catalog/./repositories"] {
+    for path in [
+        "/api/history/../../v1/deployments",
+        "/api/history/%2e%2E/x",
+        "/api/catalog/.%2e/x",
+        "/api/catalog/./repositories",
+    ] {
         let mut stream = tokio::net::TcpStream::connect(server.address).await.unwrap();
         let request = format!("GET {path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();

@@ -25,8 +25,12 @@ fn form_encode(text: &str) -> String {
 
 /// Deploys the full spec (a CronJob with inline credentials) and gives back the stored CronJob.
 async fn deploy_cron_job(api: &mut ApiServer, server: &service_kit::testing::TestServer) -> Value {
-    let request =
-        server.client.post(server.url("/v1/deployments")).bearer_auth(TestKeys::token("jane", &[Role::Operator])).json(&full_spec()).send();
+    let request = server
+        .client
+        .post(server.url("/v1/deployments"))
+        .bearer_auth(TestKeys::token("jane", &[Role::Operator]))
+        .json(&full_spec())
+        .send();
     let answer = tokio::spawn(request);
     api.expect("GET", &format!("{CRONJOBS}/sales-etl"), 404, not_found("cronjobs.batch", "sales-etl")).await;
     api.expect("GET", &format!("{JOBS}/sales-etl"), 404, not_found("jobs.batch", "sales-etl")).await;
@@ -88,7 +92,12 @@ async fn a_change_is_a_new_revision_applied_only_over_what_was_read() {
     spec["mounts"][0]["credentials"] = Value::Null;
     spec["mounts"][0]["secretName"] = json!("sales-etl-smb-0");
     let change = tokio::spawn(
-        server.client.put(server.url("/v1/deployments/sales-etl")).bearer_auth(TestKeys::token("joe", &[Role::Operator])).json(&spec).send(),
+        server
+            .client
+            .put(server.url("/v1/deployments/sales-etl"))
+            .bearer_auth(TestKeys::token("joe", &[Role::Operator]))
+            .json(&spec)
+            .send(),
     );
     api.expect("GET", &format!("{CRONJOBS}/sales-etl"), 200, cron_job.clone()).await;
     let applied = api.expect_apply(&format!("{CRONJOBS}/sales-etl")).await;

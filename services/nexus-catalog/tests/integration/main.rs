@@ -20,7 +20,8 @@ service_kit::conformance_tests! {
 
 /// The catalog with these settings (`NEXUS_CATALOG_...` variables).
 async fn catalog(variables: &[(&str, &str)]) -> TestServer {
-    let settings = nexus_catalog::Settings::from_env(&service_kit::testing::test_env(variables.iter().copied())).unwrap();
+    let settings =
+        nexus_catalog::Settings::from_env(&service_kit::testing::test_env(variables.iter().copied())).unwrap();
     TestServer::start(|listener| nexus_catalog::run(settings, listener)).await
 }
 
