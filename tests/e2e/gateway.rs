@@ -128,9 +128,12 @@ async fn a_viewer_reads_through_the_gateway_but_only_an_operator_changes_and_for
     };
     let expired = key.sign(&claims(now - 600)).unwrap();
     let foreign = TestKeys::sign(&claims(now + 600));
-    let (other_key, _) = SigningKey::generate().unwrap();
-    let forged = other_key.sign(&claims(now + 600)).unwrap();
     let still_valid = key.sign(&claims(now + 600)).unwrap();
+    // A viewer's real token whose payload was given the admin role: its signature no longer holds.
+    let viewer_token = login(&gateway, "vic", "vic-pw").await;
+    let parts: Vec<&str> = viewer_token.split('.').collect();
+    let payload = String::from_utf8(base64_decode(parts[1])).unwrap().replace(r#""viewer""#, r#""admin""#);
+    let forged = format!("{}.{}.{}", parts[0], base64_encode(&payload), parts[2]);
     let reads = [
         history.url("/v1/jobs/history"),
         deployer.url("/v1/deployments"),
@@ -145,7 +148,7 @@ async fn a_viewer_reads_through_the_gateway_but_only_an_operator_changes_and_for
             ("no token", client()),
             ("expired", client_with_token(&expired)),
             ("signed by another key", client_with_token(&foreign)),
-            ("forged", client_with_token(&forged)),
+            ("a viewer's token made admin", client_with_token(&forged)),
         ] {
             let (code, body) = status(caller.get(url)).await;
             assert_eq!(code, 401, "{what} at {url}: {body}");
@@ -153,6 +156,17 @@ async fn a_viewer_reads_through_the_gateway_but_only_an_operator_changes_and_for
         let (code, body) = status(client_with_token(&still_valid).get(url)).await;
         assert_eq!(code, 200, "the gateway's key is accepted at {url}: {body}");
     }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

@@ -41,18 +41,29 @@ pub struct TestKeys {
     jwks_file: String,
 }
 
+/// The tests' private key (Ed25519, PKCS#8): for tests only, it signs nothing else.
+const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIK4PWrIR9fgrD2g0oTugT0s30GCMLfzqPgF5F1VcfeNi
+-----END PRIVATE KEY-----
+";
+
 /// The user [`TestServer`]'s client calls as: an operator, so that every test may read and change.
 pub const TEST_USER: &str = "tester";
 
 impl TestKeys {
-    /// The same keys for the whole test process.
+    /// The tests' key, the same for every test process: its JWKS file is written once per machine.
     pub fn get() -> &'static TestKeys {
         static KEYS: std::sync::OnceLock<TestKeys> = std::sync::OnceLock::new();
         KEYS.get_or_init(|| {
-            let (key, pem) = SigningKey::generate().expect("a key");
-            let path = std::env::temp_dir().join(format!("job-orchestrator-test-jwks-{}.json", std::process::id()));
-            std::fs::write(&path, serde_json::to_vec(&key.jwks()).expect("JSON")).expect("write the JWKS file");
-            TestKeys { key, pem, jwks_file: path.to_string_lossy().into_owned() }
+            let key = SigningKey::from_pem(TEST_KEY).expect("the test key");
+            let path = std::env::temp_dir().join(format!("job-orchestrator-test-jwks-{}.json", key.kid()));
+            if !path.exists() {
+                // Written aside and renamed: test processes starting together never read half a file.
+                let aside = path.with_extension(format!("{}.tmp", std::process::id()));
+                std::fs::write(&aside, serde_json::to_vec(&key.jwks()).expect("JSON")).expect("write the JWKS file");
+                std::fs::rename(&aside, &path).expect("move the JWKS file in place");
+            }
+            TestKeys { key, pem: TEST_KEY.to_owned(), jwks_file: path.to_string_lossy().into_owned() }
         })
     }
 
@@ -379,7 +390,7 @@ pub async fn assert_tokens_checked(server: &TestServer) {
     let valid = TestKeys::sign(&claims(now + 600));
     let expired = TestKeys::sign(&claims(now - 3600));
     let foreign = foreign_key.sign(&claims(now + 600)).unwrap();
-    // The valid token's payload with more roles, under its own signature: any change breaks it.
+    // The valid token's payload naming another user, under its own signature: any change breaks it.
     let mut parts: Vec<&str> = valid.split('.').collect();
     let tampered_payload = {
         use base64::Engine;
@@ -392,7 +403,27 @@ pub async fn assert_tokens_checked(server: &TestServer) {
     let tampered = parts.join(".");
     // The same payload "signed" with no algorithm at all.
     let unsigned = format!("{}.{}.", base64_url(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    // Algorithm confusion: HMAC keyed with the public key, under the real key's id.
+    let kid = TestKeys::get().key.kid().to_owned();
+    let public_x = match &TestKeys::get().key.jwk().algorithm {
+        jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(params) => params.x.clone(),
+        _ => unreachable!("an Ed25519 key"),
+    };
+    let hmac_header =
+        jsonwebtoken::Header { kid: Some(kid), ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256) };
+    let confused = jsonwebtoken::encode(
+        &hmac_header,
+        &claims(now + 600),
+        &jsonwebtoken::EncodingKey::from_secret(public_x.as_bytes()),
+    )
+    .unwrap();
+    let valid_parts: Vec<&str> = valid.split('.').collect();
+    let without_kid = format!("{}.{}.{}", base64_url(r#"{"alg":"EdDSA","typ":"JWT"}"#), valid_parts[1], valid_parts[2]);
+    let elsewhere = TestKeys::sign(&Claims { iss: "someone-else".into(), ..claims(now + 600) });
     for (token, what, says) in [
+        (confused.as_str(), "HMAC with the public key", "not EdDSA"),
+        (without_kid.as_str(), "no key id", "names no key"),
+        (elsewhere.as_str(), "another issuer", "not issued for this platform"),
         (expired.as_str(), "expired", "expired"),
         (foreign.as_str(), "signed by another key", "key"),
         (tampered.as_str(), "tampered", "signature"),
@@ -413,6 +444,22 @@ pub async fn assert_tokens_checked(server: &TestServer) {
     let body: crate::ErrorBody = forbidden.json().await.unwrap();
     assert_eq!(body.code, "forbidden");
     assert!(body.message.contains("vera") && body.message.contains("operator"), "{}", body.message);
+
+    // The cookie is sent by browsers on their own: a change from another site's page is refused.
+    let cookie = format!("{}={}", crate::auth::TOKEN_COOKIE, TestKeys::token("olga", &[Role::Operator]));
+    for (site, expected) in [("cross-site", 403), ("same-site", 403), ("same-origin", 404)] {
+        let response = anonymous
+            .post(server.url("/api/no/such/path"))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", site)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "a POST with the cookie from {site}");
+        if expected == 403 {
+            assert_eq!(response.json::<crate::ErrorBody>().await.unwrap().code, "cross_site_request");
+        }
+    }
 }
 
 fn base64_url(text: &str) -> String {

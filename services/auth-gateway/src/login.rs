@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 
 use crate::directory::{Directory, Identity, LoginError};
 use crate::settings::TokenSettings;
-use crate::throttle::Throttle;
+use crate::throttle::{Outcome, Throttle};
 use crate::tokens;
 
 /// The longest user name taken: longer is a typing accident or an attack.
@@ -40,7 +40,7 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
     /// Send it as `Authorization: Bearer <token>`; browsers get it as an HttpOnly cookie as well.
@@ -49,6 +49,13 @@ pub struct LoginResponse {
     token_type: &'static str,
     expires_at: DateTime<Utc>,
     user: Caller,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("LoginResponse").field("user", &self.user).finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -129,14 +136,16 @@ pub async fn login(request: HttpRequest, body: web::Json<LoginRequest>, state: w
     let attempt = attempt(&state, &username, &password, &address).await;
     let outcome = attempt.as_ref().map_or_else(|refusal| refusal.outcome, |_| "ok");
     state.attempts.get_or_create(&OutcomeLabels { outcome }).inc();
+    // As typed, but quoted and escaped, and cut: a name is never a way to forge or flood log lines.
+    let user: String = username.chars().take(MAX_USERNAME).collect();
     match attempt {
         Ok(identity) => {
-            tracing::info!(target: "audit", event = "login", user = %username, address, outcome, roles = ?identity.roles);
+            tracing::info!(target: "audit", event = "login", user = ?user, subject = identity.user, address, outcome, roles = ?identity.roles);
             issue(&state, &identity)
         }
         Err(refusal) => {
             let reason = refusal.reason.as_str();
-            tracing::warn!(target: "audit", event = "login", user = %username, address, outcome, reason);
+            tracing::warn!(target: "audit", event = "login", user = ?user, address, outcome, reason);
             let mut response = HttpResponse::build(refusal.status);
             if let Some(seconds) = refusal.retry_after {
                 response.insert_header(("Retry-After", seconds.to_string()));
@@ -152,7 +161,7 @@ async fn attempt(state: &Login, username: &str, password: &str, address: &str) -
         let refusal = Refusal::new(StatusCode::BAD_REQUEST, "invalid_body", message, "invalid_request");
         return Err(Refusal { body: refusal.body.with_field("username"), ..refusal });
     }
-    if let Some(wait) = state.throttle.wait(username, address) {
+    if let Err(wait) = state.throttle.admit(username, address) {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let message = format!("too many failed logins: try again in {seconds} s");
         return Err(Refusal {
@@ -160,24 +169,14 @@ async fn attempt(state: &Login, username: &str, password: &str, address: &str) -
             ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message, "throttled")
         });
     }
-    // Never asked: an empty simple bind is an anonymous bind, which many servers accept.
-    let result = if password.is_empty() {
-        Err(LoginError::bad("empty password"))
-    } else {
-        state.directory.authenticate(username, password).await
+    let result = state.directory.authenticate(username, password).await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Succeeded,
+        Err(LoginError::BadCredentials { .. }) => Outcome::WrongCredentials,
+        Err(_) => Outcome::Other,
     };
-    match result {
-        Ok(identity) => {
-            state.throttle.succeeded(username);
-            Ok(identity)
-        }
-        Err(error) => {
-            if matches!(error, LoginError::BadCredentials { .. }) {
-                state.throttle.failed(username, address);
-            }
-            Err(error.into())
-        }
-    }
+    state.throttle.settle(username, address, outcome);
+    result.map_err(Refusal::from)
 }
 
 fn issue(state: &Login, identity: &Identity) -> HttpResponse {
@@ -190,20 +189,25 @@ fn issue(state: &Login, identity: &Identity) -> HttpResponse {
                 .into_response(StatusCode::INTERNAL_SERVER_ERROR);
         }
     };
-    let cookie = Cookie::build(TOKEN_COOKIE, token.clone())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.tokens.cookie_secure)
-        .max_age(actix_web::cookie::time::Duration::seconds(claims.exp - claims.iat))
-        .finish();
-    let user = Caller { user: claims.sub, name: claims.name, roles: claims.roles, expires: claims.exp };
+    let mut cookie = token_cookie(token.clone(), &state.tokens);
+    cookie.set_max_age(actix_web::cookie::time::Duration::seconds(claims.exp - claims.iat));
+    let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_default();
     HttpResponse::Ok().cookie(cookie).json(LoginResponse {
         token,
         token_type: "Bearer",
-        expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
-        user,
+        expires_at,
+        user: claims.into(),
     })
+}
+
+/// The browser's token: out of scripts' reach (HttpOnly) and of other sites' requests (SameSite).
+fn token_cookie(value: String, settings: &TokenSettings) -> Cookie<'static> {
+    Cookie::build(TOKEN_COOKIE, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(settings.cookie_secure)
+        .finish()
 }
 
 /// Logs out: the browser's cookie is removed. A token already handed out stays valid until it
@@ -213,12 +217,7 @@ pub async fn logout(request: HttpRequest, caller: Option<Caller>, state: web::Da
     let address = request.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
     let user = caller.map(|caller| caller.user).unwrap_or_default();
     tracing::info!(target: "audit", event = "logout", user, address);
-    let mut cookie = Cookie::build(TOKEN_COOKIE, "")
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.tokens.cookie_secure)
-        .finish();
+    let mut cookie = token_cookie(String::new(), &state.tokens);
     cookie.make_removal();
     HttpResponse::NoContent().cookie(cookie).finish()
 }

@@ -60,9 +60,10 @@ impl Proxy {
     }
 }
 
-/// Headers that belong to one connection, not to the message (RFC 9110, 7.6.1), the host, the
-/// length (the body is streamed again) and the request id (set by the gateway itself).
-const NOT_FORWARDED: [&str; 12] = [
+/// Headers not passed on, either way: those of one connection, not of the message (RFC 9110, 7.6.1),
+/// the host, the length (the body is streamed again, chunked), the request id and the forwarding
+/// headers (the gateway sets its own: a client's would be believed).
+const NOT_FORWARDED: [&str; 16] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",
@@ -75,11 +76,30 @@ const NOT_FORWARDED: [&str; 12] = [
     "content-length",
     "x-request-id",
     "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "forwarded",
 ];
 
-/// actix and reqwest use two versions of the `http` crate: headers cross as names and bytes.
-fn forwarded<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> impl Iterator<Item = (&'a str, &'a [u8])> {
-    headers.filter(|(name, _)| !NOT_FORWARDED.contains(&name.to_ascii_lowercase().as_str()))
+/// The headers to pass on. actix and reqwest use two versions of the `http` crate: headers cross
+/// as names and bytes.
+fn forwarded<'a>(headers: Vec<(&'a str, &'a [u8])>) -> Vec<(&'a str, &'a [u8])> {
+    // Headers that the `Connection` header names belong to the connection too.
+    let named: Vec<String> = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
+        .flat_map(|(_, value)| {
+            String::from_utf8_lossy(value).split(',').map(|n| n.trim().to_ascii_lowercase()).collect::<Vec<_>>()
+        })
+        .collect();
+    headers
+        .into_iter()
+        .filter(|(name, _)| {
+            let name = name.to_ascii_lowercase();
+            !NOT_FORWARDED.contains(&name.as_str()) && !named.contains(&name)
+        })
+        .collect()
 }
 
 pub async fn forward(
@@ -91,9 +111,10 @@ pub async fn forward(
     let Some(tail) = request.uri().path().strip_prefix(route.prefix) else {
         return not_found(&request);
     };
-    // `..` would leave the service's API on the service's side; nothing needs it.
+    // `..` would leave the service's API on the service's side, and the URL parser reads `\` as `/`;
+    // nothing needs either.
     let dots = |segment: &str| matches!(&*percent_decode_str(segment).decode_utf8_lossy(), "." | "..");
-    if tail.split('/').any(dots) {
+    if tail.contains('\\') || tail.split('/').any(dots) {
         return not_found(&request);
     }
     let mut url = format!("{}{tail}", route.target);
@@ -105,7 +126,7 @@ pub async fn forward(
         return not_found(&request);
     };
     let mut outgoing = proxy.client.request(method, &url);
-    for (name, value) in forwarded(request.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes()))) {
+    for (name, value) in forwarded(request.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect()) {
         outgoing = outgoing.header(name, value);
     }
     if let Some(id) = request_id(&request) {
@@ -116,10 +137,11 @@ pub async fn forward(
         Some(chain) => format!("{chain}, {peer}"),
         None => peer,
     };
-    outgoing = outgoing
-        .header("x-forwarded-for", forwarded_for)
-        .header("x-forwarded-proto", request.connection_info().scheme().to_owned())
-        .header("x-forwarded-host", request.connection_info().host().to_owned());
+    let scheme = if request.app_config().secure() { "https" } else { "http" };
+    outgoing = outgoing.header("x-forwarded-for", forwarded_for).header("x-forwarded-proto", scheme);
+    if let Some(host) = request.headers().get(header::HOST) {
+        outgoing = outgoing.header("x-forwarded-host", host.as_bytes());
+    }
     if request.headers().contains_key(header::CONTENT_LENGTH)
         || request.headers().contains_key(header::TRANSFER_ENCODING)
     {
@@ -140,7 +162,7 @@ pub async fn forward(
     };
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut response = HttpResponse::build(status);
-    for (name, value) in forwarded(answer.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes()))) {
+    for (name, value) in forwarded(answer.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect()) {
         response.append_header((name, value));
     }
     let service = route.service;

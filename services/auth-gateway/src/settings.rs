@@ -41,6 +41,8 @@ pub struct LdapSettings {
     /// With `{username}`, replaced by the escaped user name.
     pub user_filter: String,
     pub name_attribute: String,
+    /// The user name as the directory spells it, recorded in the token.
+    pub username_attribute: String,
     pub groups: GroupLookup,
     pub group_base: String,
     /// With `{dn}` and `{username}`, replaced by the escaped user DN and name.
@@ -177,6 +179,13 @@ impl LdapSettings {
             }
             None => env.get_or(&p("BIND_PASSWORD"), String::new())?,
         };
+        let bind_dn: Option<String> = env.optional(&p("BIND_DN"))?;
+        if bind_dn.is_some() && bind_password.is_empty() {
+            return Err(SettingsError {
+                variable: p("BIND_PASSWORD"),
+                reason: "is empty while BIND_DN is set: an empty password would bind anonymously".into(),
+            });
+        }
         let user_filter: String = env.get_or(&p("USER_FILTER"), "(uid={username})".to_owned())?;
         if !user_filter.contains("{username}") {
             return Err(SettingsError { variable: p("USER_FILTER"), reason: "must contain `{username}`".into() });
@@ -198,11 +207,12 @@ impl LdapSettings {
             url,
             starttls: env.get_or(&p("STARTTLS"), false)?,
             ca_file: env.optional(&p("CA_FILE"))?,
-            bind_dn: env.optional(&p("BIND_DN"))?,
+            bind_dn,
             bind_password,
             user_base: env.required(&p("USER_BASE"))?,
             user_filter,
             name_attribute: env.get_or(&p("NAME_ATTRIBUTE"), "cn".to_owned())?,
+            username_attribute: env.get_or(&p("USERNAME_ATTRIBUTE"), "uid".to_owned())?,
             groups: env.get_or(&p("GROUPS"), GroupLookup::Search)?,
             group_base: match env.optional(&p("GROUP_BASE"))? {
                 Some(base) => base,

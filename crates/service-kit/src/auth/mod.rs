@@ -117,6 +117,12 @@ pub struct Caller {
     pub expires: i64,
 }
 
+impl From<Claims> for Caller {
+    fn from(claims: Claims) -> Caller {
+        Caller { user: claims.sub, name: claims.name, roles: claims.roles, expires: claims.exp }
+    }
+}
+
 impl Caller {
     pub fn may(&self, needed: Role) -> bool {
         self.roles.iter().any(|role| *role >= needed)
@@ -148,13 +154,15 @@ pub enum AuthError {
     Forbidden { user: String, needed: &'static str, method: String },
     #[error("the gateway's keys cannot be fetched, so no token can be checked: {0}")]
     KeysUnavailable(String),
+    #[error("a change sent with the login cookie from another site's page is refused")]
+    CrossSite,
 }
 
 impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             AuthError::Missing | AuthError::Invalid(_) => StatusCode::UNAUTHORIZED,
-            AuthError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AuthError::Forbidden { .. } | AuthError::CrossSite => StatusCode::FORBIDDEN,
             AuthError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -165,6 +173,7 @@ impl AuthError {
             AuthError::Invalid(_) => "invalid_token",
             AuthError::Forbidden { .. } => "forbidden",
             AuthError::KeysUnavailable(_) => "auth_unavailable",
+            AuthError::CrossSite => "cross_site_request",
         };
         ErrorBody::new(code, self.to_string())
     }
@@ -265,7 +274,12 @@ impl Verifier {
                 source,
                 keys: RwLock::new(CachedKeys { by_id, ..CachedKeys::default() }),
                 fetching: tokio::sync::Mutex::new(()),
-                client: reqwest::Client::builder().timeout(FETCH_TIMEOUT).build().unwrap_or_default(),
+                // A redirect could lead to keys someone else publishes.
+                client: reqwest::Client::builder()
+                    .timeout(FETCH_TIMEOUT)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap_or_else(|error| panic!("the TLS provider is installed, so a client can be made: {error}")),
                 validation,
             }),
         }
@@ -288,21 +302,28 @@ impl Verifier {
                     "it was not issued for this platform".to_owned()
                 }
                 ErrorKind::ImmatureSignature => "it is not valid yet".to_owned(),
-                other => format!("{other:?}"),
+                // Details of the library's parsing are of no use to a caller.
+                _ => "it cannot be read as this platform's token".to_owned(),
             })
         })?;
-        let claims = data.claims;
-        Ok(Caller { user: claims.sub, name: claims.name, roles: claims.roles, expires: claims.exp })
+        Ok(data.claims.into())
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, AuthError> {
         let KeySource::Url(url) = &self.inner.source else {
             return self.cached(kid).ok_or_else(unknown_key);
         };
-        if let Some(key) = self.cached(kid).filter(|_| self.fresh()) {
+        let cached = self.cached(kid);
+        if let Some(key) = cached.clone().filter(|_| self.fresh()) {
             return Ok(key);
         }
-        let _one_fetch = self.inner.fetching.lock().await;
+        // One fetch at a time. While one runs, a key already known still checks its tokens: they
+        // do not wait for a gateway that may be slow to answer.
+        let _one_fetch = match (self.inner.fetching.try_lock(), cached) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(key)) => return Ok(key),
+            (Err(_), None) => self.inner.fetching.lock().await,
+        };
         if let Some(key) = self.cached(kid).filter(|_| self.fresh()) {
             return Ok(key);
         }
@@ -386,15 +407,30 @@ impl Access {
 /// The rule a service applies to each request (method, path as routed).
 pub type Policy = fn(&Method, &str) -> Access;
 
+/// A request's token, and whether the browser sent it by itself (the cookie).
+struct Token {
+    value: String,
+    from_cookie: bool,
+}
+
 /// The token of a request: the bearer header first, then the gateway's cookie.
-pub fn token_of(request: &HttpRequest) -> Option<String> {
+fn token_of(request: &HttpRequest) -> Option<Token> {
     let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
-        .map(|token| token.trim().to_owned());
-    bearer.or_else(|| request.cookie(TOKEN_COOKIE).map(|cookie| cookie.value().to_owned()))
+        .map(|token| Token { value: token.trim().to_owned(), from_cookie: false });
+    bearer.or_else(|| request.cookie(TOKEN_COOKIE).map(|c| Token { value: c.value().to_owned(), from_cookie: true }))
+}
+
+/// A change sent with the cookie from a page of another origin (a sibling site, which SameSite lets
+/// through): browsers say where a request comes from in `Sec-Fetch-Site`.
+fn cross_site(request: &HttpRequest, token: &Token) -> bool {
+    let site = request.headers().get("sec-fetch-site").and_then(|value| value.to_str().ok());
+    token.from_cookie
+        && Role::needed_for(request.method()) != Role::Viewer
+        && site.is_some_and(|site| !matches!(site, "same-origin" | "none"))
 }
 
 /// The middleware: verifies the caller of every request the policy does not open, checks the role,
@@ -414,9 +450,10 @@ pub(crate) async fn authenticate(
     let checked = match (access, token) {
         (Access::Open, None) => None,
         // On an open path a token is still read, for handlers that want to know who calls.
-        (Access::Open, Some(token)) => verifier.verify(&token).await.ok().map(Ok),
+        (Access::Open, Some(token)) => verifier.verify(&token.value).await.ok().map(Ok),
         (Access::Needs(_), None) => Some(Err(AuthError::Missing)),
-        (Access::Needs(needed), Some(token)) => Some(verifier.verify(&token).await.and_then(|caller| {
+        (Access::Needs(_), Some(token)) if cross_site(request.request(), &token) => Some(Err(AuthError::CrossSite)),
+        (Access::Needs(needed), Some(token)) => Some(verifier.verify(&token.value).await.and_then(|caller| {
             if caller.may(needed) {
                 Ok(caller)
             } else {

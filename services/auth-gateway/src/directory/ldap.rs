@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry, ldap_escape};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -20,6 +21,8 @@ use crate::settings::{GroupLookup, LdapSettings};
 
 /// How deep nested groups are followed: enough for real trees, bounded for cycles.
 const MAX_NESTING: usize = 8;
+/// After the directory could not be reached, how long logins fail at once before trying again.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 /// LDAP result codes that mean "the server cannot answer now" rather than "no".
 const BUSY: [u32; 3] = [51, 52, 80];
 
@@ -31,10 +34,17 @@ struct BindLabels {
     outcome: &'static str,
 }
 
+/// The shared connection of the service account, and when making it last failed.
+#[derive(Default)]
+struct ServiceSlot {
+    ldap: Option<Ldap>,
+    failed_at: Option<Instant>,
+}
+
 pub struct LdapDirectory {
     settings: LdapSettings,
     tls: Option<Arc<rustls::ClientConfig>>,
-    service: tokio::sync::Mutex<Option<Ldap>>,
+    service: tokio::sync::Mutex<ServiceSlot>,
     binds: Family<BindLabels, Counter>,
 }
 
@@ -52,14 +62,21 @@ impl LdapDirectory {
         };
         let binds = Family::<BindLabels, Counter>::default();
         registry.register("ldap_binds", "Binds to the LDAP directory, by account and outcome", binds.clone());
-        Ok(LdapDirectory { settings, tls, service: tokio::sync::Mutex::new(None), binds })
+        if settings.url.starts_with("ldap://") && !settings.starttls {
+            tracing::warn!(url = %settings.url, "passwords go to the directory unencrypted: use ldaps:// or STARTTLS");
+        }
+        Ok(LdapDirectory { settings, tls, service: tokio::sync::Mutex::new(ServiceSlot::default()), binds })
     }
 
-    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Identity, LoginError> {
-        if password.is_empty() {
-            return Err(LoginError::bad("empty password"));
-        }
+    pub(super) async fn authenticate(&self, username: &str, password: &str) -> Result<Identity, LoginError> {
         let entry = self.find_user(username).await?;
+        // The directory's spelling of the name (`ALICE` logs in as `alice`): owners and triggers
+        // name one person one way.
+        let username = attribute(&entry, &self.settings.username_attribute)
+            .first()
+            .cloned()
+            .unwrap_or_else(|| username.to_owned());
+        let username = username.as_str();
         self.bind_as_user(&entry.dn, password).await?;
         let groups = self.groups_of(&entry, username).await?;
         let allowed = self.settings.allowed_groups.iter().any(|group| groups.contains(&normalize(group)));
@@ -80,7 +97,8 @@ impl LdapDirectory {
 
     async fn find_user(&self, username: &str) -> Result<SearchEntry, LoginError> {
         let filter = self.settings.user_filter.replace("{username}", &ldap_escape(username));
-        let attributes = vec![self.settings.name_attribute.as_str(), "memberOf"];
+        let attributes =
+            vec![self.settings.name_attribute.as_str(), self.settings.username_attribute.as_str(), "memberOf"];
         let mut entries = self.search(&self.settings.user_base, &filter, attributes).await?;
         match entries.len() {
             1 => Ok(entries.remove(0)),
@@ -147,27 +165,57 @@ impl LdapDirectory {
         Ok(groups)
     }
 
-    /// A subtree search with the service account.
+    /// A subtree search with the service account. A connection that broke since its last use (the
+    /// server restarted, a firewall dropped it) is made again once.
     async fn search(&self, base: &str, filter: &str, attributes: Vec<&str>) -> Result<Vec<SearchEntry>, LoginError> {
-        let mut ldap = self.service_connection().await?;
-        let searched = ldap.with_timeout(self.settings.timeout).search(base, Scope::Subtree, filter, attributes).await;
-        match searched.and_then(|result| result.success()) {
-            Ok((entries, _)) => Ok(entries.into_iter().map(SearchEntry::construct).collect()),
-            Err(error) => {
-                // The next login makes a new connection rather than reuse a broken one.
-                self.service.lock().await.take();
-                Err(LoginError::Unavailable { reason: format!("search in {base}: {error}") })
+        let mut retried = false;
+        loop {
+            let mut ldap = self.service_connection().await?;
+            let searched =
+                ldap.with_timeout(self.settings.timeout).search(base, Scope::Subtree, filter, attributes.clone()).await;
+            match searched.and_then(|result| result.success()) {
+                Ok((entries, _)) => return Ok(entries.into_iter().map(SearchEntry::construct).collect()),
+                // The server answered: a bad base or filter is the settings' fault, not the connection's.
+                Err(error @ LdapError::LdapResult { .. }) => {
+                    tracing::error!(base, %error, "the directory refused a search: check the LDAP settings");
+                    return Err(LoginError::Unavailable { reason: format!("search in {base}: {error}") });
+                }
+                Err(error) => {
+                    self.drop_broken().await;
+                    if retried {
+                        return Err(LoginError::Unavailable { reason: format!("search in {base}: {error}") });
+                    }
+                    retried = true;
+                }
             }
         }
     }
 
     async fn service_connection(&self) -> Result<Ldap, LoginError> {
         let mut slot = self.service.lock().await;
-        if let Some(ldap) = slot.as_mut()
+        if let Some(ldap) = slot.ldap.as_mut()
             && !ldap.is_closed()
         {
             return Ok(ldap.clone());
         }
+        // While the directory is down, logins fail at once instead of each waiting for its timeout.
+        if let Some(failed) = slot.failed_at.filter(|at| at.elapsed() < RECONNECT_PAUSE) {
+            let reason = format!("{}: unreachable {} ms ago", self.settings.url, failed.elapsed().as_millis());
+            return Err(LoginError::Unavailable { reason });
+        }
+        match self.bound_service_connection().await {
+            Ok(ldap) => {
+                *slot = ServiceSlot { ldap: Some(ldap.clone()), failed_at: None };
+                Ok(ldap)
+            }
+            Err(error) => {
+                slot.failed_at = Some(Instant::now());
+                Err(error)
+            }
+        }
+    }
+
+    async fn bound_service_connection(&self) -> Result<Ldap, LoginError> {
         let mut ldap = self.connect().await.map_err(|error| self.unavailable("service", &error))?;
         if let Some(dn) = &self.settings.bind_dn {
             let bound = ldap.with_timeout(self.settings.timeout).simple_bind(dn, &self.settings.bind_password).await;
@@ -176,8 +224,15 @@ impl LdapDirectory {
             }
             self.count("service", "ok");
         }
-        *slot = Some(ldap.clone());
         Ok(ldap)
+    }
+
+    /// Forgets the shared connection if it broke (and only then: another login may have made a new one).
+    async fn drop_broken(&self) {
+        let mut slot = self.service.lock().await;
+        if slot.ldap.as_mut().is_some_and(Ldap::is_closed) {
+            slot.ldap = None;
+        }
     }
 
     async fn connect(&self) -> Result<Ldap, LdapError> {

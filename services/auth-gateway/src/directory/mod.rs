@@ -45,19 +45,16 @@ pub enum Directory {
 }
 
 impl Directory {
-    /// The user's identity if `password` is theirs and they may log in. The password is never empty
-    /// here: the login refuses an empty one before asking (an empty simple bind is an anonymous bind).
+    /// The user's identity if `password` is theirs and they may log in.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Identity, LoginError> {
+        // Refused before any directory is asked: an empty simple bind is an anonymous bind, which
+        // many LDAP servers accept.
+        if password.is_empty() {
+            return Err(LoginError::bad("empty password"));
+        }
         match self {
             Directory::Ldap(directory) => directory.authenticate(username, password).await,
             Directory::File(file) => file.authenticate(username, password).await,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Directory::Ldap(_) => "ldap",
-            Directory::File(_) => "users file",
         }
     }
 }

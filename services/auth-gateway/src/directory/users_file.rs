@@ -79,7 +79,7 @@ impl UsersFile {
         Ok(UsersFile { users, decoy: hash_password("decoy").map_err(|e| format!("argon2: {e}"))? })
     }
 
-    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Identity, LoginError> {
+    pub(super) async fn authenticate(&self, username: &str, password: &str) -> Result<Identity, LoginError> {
         let user = self.users.get(username);
         let hash = user.map_or_else(|| self.decoy.clone(), |user| user.hash.clone());
         let password = password.to_owned();

@@ -141,11 +141,13 @@ async fn links_come_from_the_settings_and_need_a_token() {
 
 #[tokio::test]
 async fn the_web_ui_files_are_served_without_a_token() {
-    let ui = tempfile::tempdir().unwrap();
-    std::fs::write(ui.path().join("index.html"), "<h1>Job Orchestrator</h1>").unwrap();
-    std::fs::create_dir(ui.path().join("assets")).unwrap();
-    std::fs::write(ui.path().join("assets/app.js"), "console.log(1)").unwrap();
-    let server = gateway(vec![("AUTH_GATEWAY_UI_DIR".into(), ui.path().to_string_lossy().into_owned())]).await;
+    let root = tempfile::tempdir().unwrap();
+    let ui = root.path().join("ui");
+    std::fs::create_dir_all(ui.join("assets")).unwrap();
+    std::fs::write(ui.join("index.html"), "<h1>Job Orchestrator</h1>").unwrap();
+    std::fs::write(ui.join("assets/app.js"), "console.log(1)").unwrap();
+    std::fs::write(root.path().join("secret.txt"), "beside the UI").unwrap();
+    let server = gateway(vec![("AUTH_GATEWAY_UI_DIR".into(), ui.to_string_lossy().into_owned())]).await;
     let page = client().get(server.url("/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(page.text().await.unwrap(), "<h1>Job Orchestrator</h1>");
@@ -154,8 +156,11 @@ async fn the_web_ui_files_are_served_without_a_token() {
     let missing = client().get(server.url("/assets/nothing.js")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.json::<ErrorBody>().await.unwrap().code, "not_found");
-    let outside = client().get(server.url("/../Cargo.toml")).send().await.unwrap();
-    assert_eq!(outside.status(), 404);
+    for path in ["/../secret.txt", "/%2e%2e/secret.txt", r"/..\secret.txt", "/assets/../../secret.txt"] {
+        let answer = crate::raw_get(&server, path, "").await;
+        assert!(answer.starts_with("HTTP/1.1 404") || answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
+        assert!(!answer.contains("beside the UI"), "{path}: {answer}");
+    }
 }
 
 #[tokio::test]

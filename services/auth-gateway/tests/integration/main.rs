@@ -7,9 +7,7 @@ mod ldap_login;
 mod proxy;
 mod slapd;
 
-use std::sync::OnceLock;
-
-use serde_json::{Value, json};
+use serde_json::json;
 use service_kit::testing::{TestKeys, TestServer, client, test_env};
 
 service_kit::conformance_tests! {
@@ -20,26 +18,24 @@ service_kit::conformance_tests! {
     env: async { crate::file_env() },
 }
 
-/// The users of the users-file tests: (name, password, roles).
+/// The users of `users.json` (name, password, role): its hashes are of these passwords, made with
+/// `auth-gateway hash-password`.
 pub const USERS: [(&str, &str, &str); 3] =
     [("ann", "ann-pw", "admin"), ("olga", "olga-pw", "operator"), ("vic", "vic-pw", "viewer")];
 
-/// A users file with [`USERS`], made once for the test process.
 fn users_file() -> String {
-    static FILE: OnceLock<String> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let users: Vec<Value> = USERS
-            .iter()
-            .map(|(name, password, role)| {
-                let hash = auth_gateway::directory::users_file::hash_password(password).unwrap();
-                json!({"username": name, "name": format!("{name} (file)"), "passwordHash": hash, "roles": [role]})
-            })
-            .collect();
-        let path = std::env::temp_dir().join(format!("auth-gateway-test-users-{}.json", std::process::id()));
-        std::fs::write(&path, json!({"users": users}).to_string()).unwrap();
-        path.to_string_lossy().into_owned()
-    })
-    .clone()
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/users.json").to_owned()
+}
+
+/// An HTTP request sent as written: an HTTP client would resolve dots and backslashes itself.
+pub async fn raw_get(server: &TestServer, path: &str, headers: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: gateway\r\n{headers}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
 }
 
 /// The gateway's variables with the users file, signing with the test keys (so that the tests'

@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 use service_kit::testing::{TestServer, client};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::gateway;
+use crate::{gateway, raw_get};
 
 /// What the stand-in received.
 async fn echo(request: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -20,6 +19,9 @@ async fn echo(request: HttpRequest, body: web::Bytes) -> HttpResponse {
         "authorization": header("authorization"),
         "requestId": header("x-request-id"),
         "forwardedFor": header("x-forwarded-for"),
+        "forwardedHost": header("x-forwarded-host"),
+        "forwarded": header("forwarded"),
+        "private": header("x-private"),
         "bodyLength": body.len(),
     }))
 }
@@ -172,19 +174,49 @@ async fn a_slow_service_is_a_504_and_a_service_that_is_down_a_502() {
 #[tokio::test]
 async fn paths_that_would_climb_out_of_a_service_api_are_refused() {
     let server = gateway_to(&stand_in(), &[]).await;
-    // Sent as written: an HTTP client would resolve the dots itself.
-    for path in [
+    let paths = [
         "/api/history/../../v1/deployments",
         "/api/history/%2e%2E/x",
         "/api/catalog/.%2e/x",
         "/api/catalog/./repositories",
-    ] {
-        let mut stream = tokio::net::TcpStream::connect(server.address).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.unwrap();
+        r"/api/deployments/..\..\metrics",
+    ];
+    for path in paths {
+        let answer = raw_get(&server, path, "").await;
         assert!(answer.starts_with("HTTP/1.1 404"), "{path}: {answer}");
         assert!(!answer.contains("stand-in"), "{path}: never reached the service");
+    }
+}
+
+#[tokio::test]
+async fn connection_and_forwarding_headers_of_the_client_are_not_passed_on() {
+    let server = gateway_to(&stand_in(), &[]).await;
+    let spoofed = "X-Forwarded-For: 10.6.6.6\r\nX-Forwarded-Host: evil.example\r\nForwarded: for=10.6.6.6\r\n\
+                   X-Private: secret\r\nConnection: X-Private\r\n";
+    let answer = raw_get(&server, "/api/history", spoofed).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let body: Value = serde_json::from_str(&chunked_body(&answer)).unwrap();
+    assert_eq!(
+        body["forwardedFor"], "10.6.6.6, 127.0.0.1",
+        "the client's chain, then the address the gateway saw: {answer}"
+    );
+    assert_eq!(body["forwardedHost"], "gateway", "the Host the client sent, not its X-Forwarded-Host: {answer}");
+    assert_eq!(body["forwarded"], Value::Null, "{answer}");
+    assert_eq!(body["private"], Value::Null, "a header named by Connection stays on that connection: {answer}");
+}
+
+/// The body of a raw chunked answer (`size\r\ndata\r\n...0\r\n\r\n`).
+fn chunked_body(answer: &str) -> String {
+    let (head, mut rest) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+    let mut body = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").unwrap();
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            return body;
+        }
+        body.push_str(&after[..size]);
+        rest = &after[size + 2..];
     }
 }
