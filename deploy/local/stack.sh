@@ -32,8 +32,10 @@ ensure_unzip() {
 }
 
 # Debian's OpenLDAP server and tools, for the gateway's LDAP tests, which start their own slapd in a
-# temporary directory. Installed without a configuration, so that no system daemon starts.
+# temporary directory (and make its TLS certificates with openssl). Installed without a
+# configuration, so that no system daemon starts.
 ensure_slapd() {
+    command -v openssl >/dev/null || apt_install openssl
     [ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null && return
     local sudo=
     [ "$(id -u)" -eq 0 ] || sudo=sudo

@@ -66,10 +66,10 @@ struct OutcomeLabels {
 /// What the login handlers share.
 #[derive(Debug)]
 pub struct Login {
-    pub directory: Directory,
-    pub throttle: Throttle,
-    pub key: SigningKey,
-    pub tokens: TokenSettings,
+    directory: Directory,
+    throttle: Throttle,
+    key: SigningKey,
+    tokens: TokenSettings,
     attempts: Family<OutcomeLabels, Counter>,
 }
 

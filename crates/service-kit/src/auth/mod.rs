@@ -47,6 +47,9 @@ const KEYS_TTL: Duration = Duration::from_secs(300);
 /// forged tokens cannot make it hammer the gateway.
 pub const REFETCH_PAUSE: Duration = Duration::from_secs(10);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// A token already checked is trusted again for this long (never past its expiry): checking an
+/// Ed25519 signature costs tens of microseconds, and a page makes many calls with one token.
+const CHECKED_TTL: Duration = Duration::from_secs(60);
 /// The gateway's keys when nothing else is configured: the dev stack's gateway.
 const DEFAULT_JWKS_URL: &str = "http://127.0.0.1:8080/.well-known/jwks.json";
 
@@ -241,6 +244,7 @@ struct Inner {
     fetching: tokio::sync::Mutex<()>,
     client: reqwest::Client,
     validation: Validation,
+    checked: moka::sync::Cache<String, Caller>,
 }
 
 #[derive(Default)]
@@ -281,12 +285,25 @@ impl Verifier {
                     .build()
                     .unwrap_or_else(|error| panic!("the TLS provider is installed, so a client can be made: {error}")),
                 validation,
+                checked: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CHECKED_TTL).build(),
             }),
         }
     }
 
     /// The caller a token names, if its signature, issuer, audience and times hold.
     pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if let Some(caller) = self.inner.checked.get(token)
+            && u64::try_from(caller.expires).is_ok_and(|expires| expires > now)
+        {
+            return Ok(caller);
+        }
+        let caller = self.check(token).await?;
+        self.inner.checked.insert(token.to_owned(), caller.clone());
+        Ok(caller)
+    }
+
+    async fn check(&self, token: &str) -> Result<Caller, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid("it is not a JWT".into()))?;
         if header.alg != Algorithm::EdDSA {
             return Err(AuthError::Invalid(format!("it is signed with {:?}, not EdDSA", header.alg)));

@@ -176,3 +176,33 @@ async fn repeated_failures_are_throttled_before_the_directory_is_asked() {
     );
     assert_eq!(user_of(&server, "dave", "dave-pw").await.0, 200, "another user from the same address still may");
 }
+
+#[tokio::test]
+async fn ldaps_and_starttls_trust_the_configured_ca_and_only_it() {
+    let slapd = Slapd::start_tls().await;
+    let ldaps = format!("ldaps://localhost:{}", slapd.tls_port.unwrap());
+    let starttls = format!("ldap://localhost:{}", slapd.port);
+    let ca = slapd.ca_file();
+    let cases = [
+        (
+            "LDAPS with the CA",
+            vec![("AUTH_GATEWAY_LDAP_URL", ldaps.as_str()), ("AUTH_GATEWAY_LDAP_CA_FILE", ca.as_str())],
+            200,
+        ),
+        (
+            "StartTLS with the CA",
+            vec![
+                ("AUTH_GATEWAY_LDAP_URL", starttls.as_str()),
+                ("AUTH_GATEWAY_LDAP_STARTTLS", "true"),
+                ("AUTH_GATEWAY_LDAP_CA_FILE", ca.as_str()),
+            ],
+            200,
+        ),
+        ("LDAPS trusting only the system's CAs", vec![("AUTH_GATEWAY_LDAP_URL", ldaps.as_str())], 503),
+    ];
+    for (what, settings, expected) in cases {
+        let server = gateway(ldap_env(&slapd, &settings)).await;
+        let (status, body) = user_of(&server, "alice", "alice-pw").await;
+        assert_eq!(status, expected, "{what}: {body}");
+    }
+}

@@ -19,18 +19,87 @@ const ADMIN_PASSWORD: &str = "admin-secret";
 pub struct Slapd {
     dir: tempfile::TempDir,
     pub port: u16,
+    /// The LDAPS port, when started with TLS.
+    pub tls_port: Option<u16>,
     child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let made = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+    assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
+}
+
+/// A CA (`ca.pem`) and a certificate it signed for localhost and 127.0.0.1 (`server.pem`, `server.key`).
+fn certificates(dir: &std::path::Path) {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl(
+        dir,
+        &[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA"]]
+            .concat(),
+    );
+    openssl(
+        dir,
+        &[&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]].concat(),
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    );
 }
 
 impl Slapd {
     pub async fn start() -> Slapd {
+        Slapd::start_with(false).await
+    }
+
+    /// With StartTLS on the plain port and LDAPS on `tls_port`, by a certificate of the CA `ca_file()`.
+    pub async fn start_tls() -> Slapd {
+        Slapd::start_with(true).await
+    }
+
+    pub fn ca_file(&self) -> String {
+        self.dir.path().join("ca.pem").to_string_lossy().into_owned()
+    }
+
+    async fn start_with(tls: bool) -> Slapd {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("data")).unwrap();
+        let tls_config = if tls {
+            certificates(dir.path());
+            format!(
+                "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n",
+                d = dir.path().display()
+            )
+        } else {
+            String::new()
+        };
         let config = format!(
             "include /etc/ldap/schema/core.schema\n\
              include /etc/ldap/schema/cosine.schema\n\
              include /etc/ldap/schema/inetorgperson.schema\n\
              include /etc/ldap/schema/nis.schema\n\
+             {tls_config}\
              modulepath /usr/lib/ldap\n\
              moduleload back_mdb\n\
              moduleload memberof\n\
@@ -47,8 +116,7 @@ impl Slapd {
             dir = dir.path().display()
         );
         std::fs::write(dir.path().join("slapd.conf"), config).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut slapd = Slapd { dir, port, child: None };
+        let mut slapd = Slapd { dir, port: free_port(), tls_port: tls.then(free_port), child: None };
         slapd.run().await;
         let seed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/integration/ldap/seed.ldif");
         let added = Command::new("ldapadd")
@@ -66,11 +134,15 @@ impl Slapd {
         format!("ldap://127.0.0.1:{}", self.port)
     }
 
-    /// Starts slapd on its port and data, and waits until it takes connections.
+    /// Starts slapd on its ports and data, and waits until it takes connections.
     pub async fn run(&mut self) {
+        let mut listeners = format!("ldap://127.0.0.1:{}/", self.port);
+        if let Some(tls_port) = self.tls_port {
+            listeners.push_str(&format!(" ldaps://127.0.0.1:{tls_port}/"));
+        }
         let child = Command::new("/usr/sbin/slapd")
             .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{}/", self.port))
+            .arg(listeners)
             .arg("-f")
             .arg(self.dir.path().join("slapd.conf"))
             // In the foreground, so that the test owns the process.
