@@ -4,6 +4,7 @@
 //! service and comes back. A service that cannot be reached is a JSON 502, one that does not
 //! answer in time a JSON 504.
 
+use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -61,8 +62,8 @@ impl Proxy {
 }
 
 /// Headers not passed on, either way: those of one connection, not of the message (RFC 9110, 7.6.1),
-/// the host, the length (the body is streamed again, chunked), the request id and the forwarding
-/// headers (the gateway sets its own: a client's would be believed).
+/// the host, the length (set again for the body as it is sent on), the request id and the
+/// forwarding headers (the gateway sets its own: a client's would be believed).
 const NOT_FORWARDED: [&str; 16] = [
     "connection",
     "keep-alive",
@@ -166,12 +167,21 @@ pub async fn forward(
         response.append_header((name, value));
     }
     let service = route.service;
-    response.streaming(answer.bytes_stream().map(move |chunk| {
+    let length = answer.content_length();
+    let body = answer.bytes_stream().map(move |chunk| {
         chunk.map_err(|error| {
             tracing::warn!(service, %error, "the service's answer broke off");
             actix_web::error::ErrorBadGateway(error)
         })
-    }))
+    });
+    match length {
+        // A HEAD answer announces a length and sends nothing.
+        _ if request.method() == actix_web::http::Method::HEAD => response.finish(),
+        // Sized, the answer goes out as the service sent it, headers and a small body in one write.
+        Some(length) => response.body(SizedStream::new(length, body)),
+        // A stream (a followed log) goes out chunk by chunk, as it arrives.
+        None => response.streaming(body),
+    }
 }
 
 /// The caller's body, moved to a task of this worker so that the HTTP client (which needs a `Send`
