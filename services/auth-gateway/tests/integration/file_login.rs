@@ -186,3 +186,65 @@ async fn hash_password_prints_a_hash_the_users_file_takes() {
     assert_eq!(login(&server, "pat", "p@ss word").await.status(), 200);
     assert_eq!(login(&server, "pat", "p@ss").await.status(), 401);
 }
+
+#[tokio::test]
+async fn every_login_attempt_is_an_audit_event_without_the_password() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_auth-gateway"))
+        .envs(crate::file_env())
+        .envs([("AUTH_GATEWAY_LISTEN", "127.0.0.1:0"), ("LOG_FORMAT", "json"), ("RUST_LOG", "info")])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut address = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            address = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+            break;
+        }
+    }
+    let attempts = [("ann", "ann-pw", 200), ("ann", "Sup3r-Secret-Guess", 401), ("a\nforged line", "x", 400)];
+    for (user, password, status) in attempts {
+        let response = client()
+            .post(format!("http://{address}/api/auth/login"))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{user}");
+    }
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let mut output = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        output.push(line);
+    }
+    let audit: Vec<Value> = output
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["target"] == "audit")
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .map(|e| {
+            let fields = &e["fields"];
+            (fields["user"].as_str().unwrap(), fields["address"].as_str().unwrap(), fields["outcome"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (r#""ann""#, "127.0.0.1", "ok"),
+            (r#""ann""#, "127.0.0.1", "invalid_credentials"),
+            (r#""a\nforged line""#, "127.0.0.1", "invalid_request")
+        ],
+        "{output:#?}"
+    );
+    let all = output.join("\n");
+    for password in ["ann-pw", "Sup3r-Secret-Guess"] {
+        assert!(!all.contains(password), "a password in the logs: {all}");
+    }
+    assert!(!output.iter().any(|line| line.starts_with("forged line")), "a user name never starts a log line");
+}
