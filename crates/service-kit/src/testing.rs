@@ -51,18 +51,17 @@ MC4CAQAwBQYDK2VwBCIEIK4PWrIR9fgrD2g0oTugT0s30GCMLfzqPgF5F1VcfeNi
 pub const TEST_USER: &str = "tester";
 
 impl TestKeys {
-    /// The tests' key, the same for every test process: its JWKS file is written once per machine.
+    /// The tests' key, the same for every test process.
     pub fn get() -> &'static TestKeys {
         static KEYS: std::sync::OnceLock<TestKeys> = std::sync::OnceLock::new();
         KEYS.get_or_init(|| {
             let key = SigningKey::from_pem(TEST_KEY).expect("the test key");
             let path = std::env::temp_dir().join(format!("job-orchestrator-test-jwks-{}.json", key.kid()));
-            if !path.exists() {
-                // Written aside and renamed: test processes starting together never read half a file.
-                let aside = path.with_extension(format!("{}.tmp", std::process::id()));
-                std::fs::write(&aside, serde_json::to_vec(&key.jwks()).expect("JSON")).expect("write the JWKS file");
-                std::fs::rename(&aside, &path).expect("move the JWKS file in place");
-            }
+            // Written by each process (never trusted as found), aside then renamed: processes starting
+            // together never read half a file. One name for all, so that runs leave one file behind.
+            let aside = path.with_extension(format!("{}.tmp", std::process::id()));
+            std::fs::write(&aside, serde_json::to_vec(&key.jwks()).expect("JSON")).expect("write the JWKS file");
+            std::fs::rename(&aside, &path).expect("move the JWKS file in place");
             TestKeys { key, pem: TEST_KEY.to_owned(), jwks_file: path.to_string_lossy().into_owned() }
         })
     }
@@ -447,15 +446,24 @@ pub async fn assert_tokens_checked(server: &TestServer) {
 
     // The cookie is sent by browsers on their own: a change from another site's page is refused.
     let cookie = format!("{}={}", crate::auth::TOKEN_COOKIE, TestKeys::token("olga", &[Role::Operator]));
-    for (site, expected) in [("cross-site", 403), ("same-site", 403), ("same-origin", 404)] {
-        let response = anonymous
-            .post(server.url("/api/no/such/path"))
-            .header("cookie", &cookie)
-            .header("sec-fetch-site", site)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), expected, "a POST with the cookie from {site}");
+    let cases = [
+        ("POST", Some("cross-site"), 403),
+        ("POST", Some("same-site"), 403),
+        ("POST", Some("same-origin"), 404),
+        // Typed in the address bar, or from a client that is no browser.
+        ("POST", Some("none"), 404),
+        ("POST", None, 404),
+        // Reading from another site's link is how links work.
+        ("GET", Some("cross-site"), 404),
+    ];
+    for (method, site, expected) in cases {
+        let mut request =
+            anonymous.request(method.parse().unwrap(), server.url("/api/no/such/path")).header("cookie", &cookie);
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), expected, "{method} with the cookie from {site:?}");
         if expected == 403 {
             assert_eq!(response.json::<crate::ErrorBody>().await.unwrap().code, "cross_site_request");
         }

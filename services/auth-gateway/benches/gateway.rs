@@ -85,7 +85,9 @@ async fn main() {
     println!("a service without the token check: median {median:.1?}, p95 {p95:.1?}");
     let url = after.url("/v1/jobs/history");
     let (median, p95) = latency(3000, || get(&caller, &url)).await;
-    println!("the same service checking the token: median {median:.1?}, p95 {p95:.1?}");
+    println!(
+        "the same service checking the token (checked before, as a page's calls are): median {median:.1?}, p95 {p95:.1?}"
+    );
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let env = test_env([

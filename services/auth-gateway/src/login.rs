@@ -136,7 +136,7 @@ pub async fn login(request: HttpRequest, body: web::Json<LoginRequest>, state: w
     let attempt = attempt(&state, &username, &password, &address).await;
     let outcome = attempt.as_ref().map_or_else(|refusal| refusal.outcome, |_| "ok");
     state.attempts.get_or_create(&OutcomeLabels { outcome }).inc();
-    // As typed, but quoted and escaped, and cut: a name is never a way to forge or flood log lines.
+    // As sent (trimmed), but quoted, escaped and cut: a name is never a way to forge or flood log lines.
     let user: String = username.chars().take(MAX_USERNAME).collect();
     match attempt {
         Ok(identity) => {
@@ -156,26 +156,31 @@ pub async fn login(request: HttpRequest, body: web::Json<LoginRequest>, state: w
 }
 
 async fn attempt(state: &Login, username: &str, password: &str, address: &str) -> Result<Identity, Refusal> {
-    if username.is_empty() || username.len() > MAX_USERNAME || username.chars().any(char::is_control) {
-        let message = format!("a user name of 1 to {MAX_USERNAME} printable characters is expected");
+    // Letters, digits, ASCII punctuation and spaces: no invisible characters, which a directory
+    // ignores when it compares names, so that one account has one spelling to throttle.
+    let allowed = |c: char| c.is_alphanumeric() || c.is_ascii_punctuation() || c == ' ';
+    if username.is_empty() || username.len() > MAX_USERNAME || !username.chars().all(allowed) {
+        let message = format!("a user name of 1 to {MAX_USERNAME} letters, digits, punctuation or spaces is expected");
         let refusal = Refusal::new(StatusCode::BAD_REQUEST, "invalid_body", message, "invalid_request");
         return Err(Refusal { body: refusal.body.with_field("username"), ..refusal });
     }
-    if let Err(wait) = state.throttle.admit(username, address) {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let message = format!("too many failed logins: try again in {seconds} s");
-        return Err(Refusal {
-            retry_after: Some(seconds),
-            ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message, "throttled")
-        });
-    }
+    let admission = match state.throttle.admit(username, address) {
+        Ok(admission) => admission,
+        Err(wait) => {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let message = format!("too many failed logins: try again in {seconds} s");
+            return Err(Refusal {
+                retry_after: Some(seconds),
+                ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message, "throttled")
+            });
+        }
+    };
     let result = state.directory.authenticate(username, password).await;
-    let outcome = match &result {
+    admission.settle(match &result {
         Ok(_) => Outcome::Succeeded,
         Err(LoginError::BadCredentials { .. }) => Outcome::WrongCredentials,
         Err(_) => Outcome::Other,
-    };
-    state.throttle.settle(username, address, outcome);
+    });
     result.map_err(Refusal::from)
 }
 

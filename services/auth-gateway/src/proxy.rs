@@ -1,6 +1,6 @@
 //! The reverse proxy: `/api/catalog/*` to nexus-catalog, `/api/deployments/*` to job-deployer and
 //! `/api/history/*` to job-history. Bodies stream both ways (a followed log arrives as it is
-//! written); the token travels on, since each service checks it itself; the request id goes to the
+//! written; a sized answer keeps its length); the token travels on, since each service checks it itself; the request id goes to the
 //! service and comes back. A service that cannot be reached is a JSON 502, one that does not
 //! answer in time a JSON 504.
 
@@ -63,7 +63,7 @@ impl Proxy {
 
 /// Headers not passed on, either way: those of one connection, not of the message (RFC 9110, 7.6.1),
 /// the host, the length (set again for the body as it is sent on), the request id and the
-/// forwarding headers (the gateway sets its own: a client's would be believed).
+/// forwarding headers (the gateway sets its own from the connection: a client's would be believed).
 const NOT_FORWARDED: [&str; 16] = [
     "connection",
     "keep-alive",
@@ -133,11 +133,8 @@ pub async fn forward(
     if let Some(id) = request_id(&request) {
         outgoing = outgoing.header(REQUEST_ID_HEADER.as_str(), id);
     }
-    let peer = request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let forwarded_for = match request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(chain) => format!("{chain}, {peer}"),
-        None => peer,
-    };
+    // The gateway is the edge: the address it sees is the client's, whatever the client claims.
+    let forwarded_for = request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let scheme = if request.app_config().secure() { "https" } else { "http" };
     outgoing = outgoing.header("x-forwarded-for", forwarded_for).header("x-forwarded-proto", scheme);
     if let Some(host) = request.headers().get(header::HOST) {
@@ -167,7 +164,13 @@ pub async fn forward(
         response.append_header((name, value));
     }
     let service = route.service;
-    let length = answer.content_length();
+    // The service's own length (for a HEAD, that of the body it would send).
+    let length = answer
+        .headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    let head = request.method() == actix_web::http::Method::HEAD;
     let body = answer.bytes_stream().map(move |chunk| {
         chunk.map_err(|error| {
             tracing::warn!(service, %error, "the service's answer broke off");
@@ -175,8 +178,9 @@ pub async fn forward(
         })
     });
     match length {
-        // A HEAD answer announces a length and sends nothing.
-        _ if request.method() == actix_web::http::Method::HEAD => response.finish(),
+        // A HEAD answer announces the length and sends nothing (actix writes no body for a HEAD).
+        Some(length) if head => response
+            .body(SizedStream::new(length, futures_util::stream::empty::<Result<web::Bytes, actix_web::Error>>())),
         // Sized, the answer goes out as the service sent it, headers and a small body in one write.
         Some(length) => response.body(SizedStream::new(length, body)),
         // A stream (a followed log) goes out chunk by chunk, as it arrives.

@@ -183,7 +183,7 @@ impl LdapSettings {
         if bind_dn.is_some() && bind_password.is_empty() {
             return Err(SettingsError {
                 variable: p("BIND_PASSWORD"),
-                reason: "is empty while BIND_DN is set: an empty password would bind anonymously".into(),
+                reason: "(or its _FILE) is empty while BIND_DN is set: an empty password would bind anonymously".into(),
             });
         }
         let user_filter: String = env.get_or(&p("USER_FILTER"), "(uid={username})".to_owned())?;

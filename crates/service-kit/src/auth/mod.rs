@@ -240,7 +240,7 @@ pub struct Verifier {
 struct Inner {
     source: KeySource,
     keys: RwLock<CachedKeys>,
-    /// One fetch at a time; the others wait for it and use its keys.
+    /// One fetch at a time: a caller without a known key waits for it; one with a known key goes on.
     fetching: tokio::sync::Mutex<()>,
     client: reqwest::Client,
     validation: Validation,
@@ -351,6 +351,8 @@ impl Verifier {
         }
         match self.fetch(url).await {
             Ok(by_id) => {
+                // Tokens of a key no longer published must fail now, not when their check expires.
+                self.inner.checked.invalidate_all();
                 self.write_keys(|keys| {
                     keys.by_id = by_id;
                     keys.fetched = Some(Instant::now());

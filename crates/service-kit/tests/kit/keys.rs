@@ -79,6 +79,16 @@ async fn keys_are_fetched_once_again_for_a_rotation_and_not_for_every_unknown_ke
         assert!(matches!(refused, AuthError::Invalid(_)), "{refused:?}");
     }
     assert_eq!(published.fetches.load(Ordering::SeqCst), 2, "no fetch within the pause");
+
+    // The first key is withdrawn: its tokens, checked before, fail as soon as a fetch shows it gone.
+    let ann = token(&first, "ann");
+    assert!(verifier.verify(&ann).await.is_ok());
+    let (third, _) = SigningKey::generate().unwrap();
+    *published.keys.lock().unwrap() = Some(third.jwks());
+    tokio::time::sleep(service_kit::auth::REFETCH_PAUSE).await;
+    assert_eq!(verifier.verify(&token(&third, "carl")).await.unwrap().user, "carl");
+    let refused = verifier.verify(&ann).await.unwrap_err();
+    assert!(matches!(refused, AuthError::Invalid(_)), "{refused:?}");
 }
 
 #[tokio::test]

@@ -34,10 +34,11 @@ struct BindLabels {
     outcome: &'static str,
 }
 
-/// The shared connection of the service account, and when making it last failed.
+/// The shared connection of the service account, which one it is, and when making one last failed.
 #[derive(Default)]
 struct ServiceSlot {
     ldap: Option<Ldap>,
+    generation: u64,
     failed_at: Option<Instant>,
 }
 
@@ -72,10 +73,19 @@ impl LdapDirectory {
         let entry = self.find_user(username).await?;
         // The directory's spelling of the name (`ALICE` logs in as `alice`): owners and triggers
         // name one person one way.
-        let username = attribute(&entry, &self.settings.username_attribute)
-            .first()
-            .cloned()
-            .unwrap_or_else(|| username.to_owned());
+        let spellings = attribute(&entry, &self.settings.username_attribute);
+        let username =
+            match spellings.iter().find(|spelling| spelling.eq_ignore_ascii_case(username)).or(spellings.first()) {
+                Some(spelling) => spelling.clone(),
+                None => {
+                    tracing::warn!(
+                        attribute = self.settings.username_attribute,
+                        dn = entry.dn,
+                        "the user entry has no such attribute: the name is kept as typed"
+                    );
+                    username.to_owned()
+                }
+            };
         let username = username.as_str();
         self.bind_as_user(&entry.dn, password).await?;
         let groups = self.groups_of(&entry, username).await?;
@@ -165,38 +175,47 @@ impl LdapDirectory {
         Ok(groups)
     }
 
-    /// A subtree search with the service account. A connection that broke since its last use (the
-    /// server restarted, a firewall dropped it) is made again once.
+    /// A subtree search with the service account. A connection that broke or hung since its last
+    /// use (the server restarted, a firewall dropped it) is replaced, and the search tried once more.
     async fn search(&self, base: &str, filter: &str, attributes: Vec<&str>) -> Result<Vec<SearchEntry>, LoginError> {
         let mut retried = false;
         loop {
-            let mut ldap = self.service_connection().await?;
+            let (mut ldap, generation) = self.service_connection().await?;
             let searched =
                 ldap.with_timeout(self.settings.timeout).search(base, Scope::Subtree, filter, attributes.clone()).await;
-            match searched.and_then(|result| result.success()) {
+            let error = match searched.and_then(|result| result.success()) {
                 Ok((entries, _)) => return Ok(entries.into_iter().map(SearchEntry::construct).collect()),
-                // The server answered: a bad base or filter is the settings' fault, not the connection's.
-                Err(error @ LdapError::LdapResult { .. }) => {
-                    tracing::error!(base, %error, "the directory refused a search: check the LDAP settings");
-                    return Err(LoginError::Unavailable { reason: format!("search in {base}: {error}") });
+                Err(error) => error,
+            };
+            let reason = format!("search in {base}: {error}");
+            match &error {
+                LdapError::LdapResult { result } if BUSY.contains(&result.rc) => {
+                    tracing::warn!(base, %error, "the directory is busy");
                 }
-                Err(error) => {
-                    self.drop_broken().await;
-                    if retried {
-                        return Err(LoginError::Unavailable { reason: format!("search in {base}: {error}") });
+                // The server answered: a bad base or filter is the settings' fault, not the connection's.
+                LdapError::LdapResult { .. } => {
+                    tracing::error!(base, %error, "the directory refused a search: check the LDAP settings");
+                }
+                _ => {
+                    self.forget(generation).await;
+                    // After a timeout the server is slow, not the connection broken: no second wait.
+                    if !retried && !matches!(error, LdapError::Timeout { .. }) {
+                        retried = true;
+                        continue;
                     }
-                    retried = true;
                 }
             }
+            return Err(LoginError::Unavailable { reason });
         }
     }
 
-    async fn service_connection(&self) -> Result<Ldap, LoginError> {
+    /// The shared connection and its generation (which connection it is, to forget the right one).
+    async fn service_connection(&self) -> Result<(Ldap, u64), LoginError> {
         let mut slot = self.service.lock().await;
         if let Some(ldap) = slot.ldap.as_mut()
             && !ldap.is_closed()
         {
-            return Ok(ldap.clone());
+            return Ok((ldap.clone(), slot.generation));
         }
         // While the directory is down, logins fail at once instead of each waiting for its timeout.
         if let Some(failed) = slot.failed_at.filter(|at| at.elapsed() < RECONNECT_PAUSE) {
@@ -205,8 +224,10 @@ impl LdapDirectory {
         }
         match self.bound_service_connection().await {
             Ok(ldap) => {
-                *slot = ServiceSlot { ldap: Some(ldap.clone()), failed_at: None };
-                Ok(ldap)
+                slot.ldap = Some(ldap.clone());
+                slot.generation += 1;
+                slot.failed_at = None;
+                Ok((ldap, slot.generation))
             }
             Err(error) => {
                 slot.failed_at = Some(Instant::now());
@@ -227,10 +248,10 @@ impl LdapDirectory {
         Ok(ldap)
     }
 
-    /// Forgets the shared connection if it broke (and only then: another login may have made a new one).
-    async fn drop_broken(&self) {
+    /// Forgets the shared connection `generation`, unless another login has replaced it already.
+    async fn forget(&self, generation: u64) {
         let mut slot = self.service.lock().await;
-        if slot.ldap.as_mut().is_some_and(Ldap::is_closed) {
+        if slot.generation == generation {
             slot.ldap = None;
         }
     }

@@ -137,7 +137,7 @@ async fn filter_injections_never_log_anyone_in() {
 #[tokio::test]
 async fn ldap_stopped_mid_test_is_a_503_and_logins_recover_when_it_is_back() {
     let mut slapd = Slapd::start().await;
-    let server = gateway(ldap_env(&slapd, &[])).await;
+    let server = gateway(ldap_env(&slapd, &[("AUTH_GATEWAY_LOGIN_ADDRESS_FAILURES", "2")])).await;
     assert_eq!(user_of(&server, "alice", "alice-pw").await.0, 200);
 
     slapd.stop().await;
@@ -158,7 +158,11 @@ async fn ldap_stopped_mid_test_is_a_503_and_logins_recover_when_it_is_back() {
     }
     assert_eq!(status, 200, "a new service connection once the directory is back: {body}");
     assert!(back.elapsed() < std::time::Duration::from_secs(2), "{:?}", back.elapsed());
-    assert_eq!(user_of(&server, "bob", "wrong").await.0, 401, "outages did not count as failures");
+    assert_eq!(
+        user_of(&server, "bob", "wrong").await.0,
+        401,
+        "outages did not count as failures (2 from this address would)"
+    );
 }
 
 #[tokio::test]
@@ -183,6 +187,10 @@ async fn ldaps_and_starttls_trust_the_configured_ca_and_only_it() {
     let ldaps = format!("ldaps://localhost:{}", slapd.tls_port.unwrap());
     let starttls = format!("ldap://localhost:{}", slapd.port);
     let ca = slapd.ca_file();
+    let other_ca = tempfile::tempdir().unwrap();
+    let other = Slapd::start_tls().await;
+    std::fs::copy(other.ca_file(), other_ca.path().join("ca.pem")).unwrap();
+    let other_ca = other_ca.path().join("ca.pem").to_string_lossy().into_owned();
     let cases = [
         (
             "LDAPS with the CA",
@@ -199,6 +207,16 @@ async fn ldaps_and_starttls_trust_the_configured_ca_and_only_it() {
             200,
         ),
         ("LDAPS trusting only the system's CAs", vec![("AUTH_GATEWAY_LDAP_URL", ldaps.as_str())], 503),
+        (
+            "StartTLS trusting another CA",
+            vec![
+                ("AUTH_GATEWAY_LDAP_URL", starttls.as_str()),
+                ("AUTH_GATEWAY_LDAP_STARTTLS", "true"),
+                ("AUTH_GATEWAY_LDAP_CA_FILE", other_ca.as_str()),
+            ],
+            503,
+        ),
+        ("no TLS, which this directory requires for binds", vec![("AUTH_GATEWAY_LDAP_URL", starttls.as_str())], 503),
     ];
     for (what, settings, expected) in cases {
         let server = gateway(ldap_env(&slapd, &settings)).await;

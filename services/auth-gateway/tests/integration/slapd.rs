@@ -73,7 +73,8 @@ impl Slapd {
         Slapd::start_with(false).await
     }
 
-    /// With StartTLS on the plain port and LDAPS on `tls_port`, by a certificate of the CA `ca_file()`.
+    /// With StartTLS on the plain port and LDAPS on `tls_port`, by a certificate of the CA `ca_file()`;
+    /// binds without TLS are refused.
     pub async fn start_tls() -> Slapd {
         Slapd::start_with(true).await
     }
@@ -88,7 +89,8 @@ impl Slapd {
         let tls_config = if tls {
             certificates(dir.path());
             format!(
-                "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n",
+                "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n\
+                 security simple_bind=128\n",
                 d = dir.path().display()
             )
         } else {
@@ -119,13 +121,16 @@ impl Slapd {
         let mut slapd = Slapd { dir, port: free_port(), tls_port: tls.then(free_port), child: None };
         slapd.run().await;
         let seed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/integration/ldap/seed.ldif");
-        let added = Command::new("ldapadd")
-            .args(["-x", "-H", &slapd.url(), "-D", ADMIN, "-w", ADMIN_PASSWORD, "-f"])
-            .arg(seed)
-            .stdout(Stdio::null())
-            .output()
-            .await
-            .expect("ldapadd runs (tests/run.sh installs ldap-utils)");
+        let mut ldapadd = Command::new("ldapadd");
+        ldapadd.args(["-x", "-D", ADMIN, "-w", ADMIN_PASSWORD, "-f"]).arg(seed);
+        if tls {
+            // Binds need TLS here: StartTLS, trusting the test CA.
+            ldapadd.args(["-ZZ", "-H", &slapd.url()]).env("LDAPTLS_CACERT", slapd.ca_file());
+        } else {
+            ldapadd.args(["-H", &slapd.url()]);
+        }
+        let added =
+            ldapadd.stdout(Stdio::null()).output().await.expect("ldapadd runs (tests/run.sh installs ldap-utils)");
         assert!(added.status.success(), "seeding the directory: {}", String::from_utf8_lossy(&added.stderr));
         slapd
     }
