@@ -2,6 +2,7 @@
 //! runner's configuration, and the name it is deployed under). Every field is checked by
 //! [`crate::validate`] before anything reaches Kubernetes.
 
+use common::checksum::Checksum;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -58,45 +59,6 @@ pub struct Resource {
     )]
     pub download_url: String,
     pub checksum: Checksum,
-}
-
-/// The asset's checksum; the run fails before starting the runner when the download differs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Checksum {
-    pub algorithm: ChecksumAlgorithm,
-    /// Hexadecimal.
-    pub value: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ChecksumAlgorithm {
-    Sha512,
-    Sha256,
-    Sha1,
-    Md5,
-}
-
-impl ChecksumAlgorithm {
-    /// The busybox/coreutils command that computes it.
-    pub fn command(self) -> &'static str {
-        match self {
-            ChecksumAlgorithm::Sha512 => "sha512sum",
-            ChecksumAlgorithm::Sha256 => "sha256sum",
-            ChecksumAlgorithm::Sha1 => "sha1sum",
-            ChecksumAlgorithm::Md5 => "md5sum",
-        }
-    }
-
-    pub fn hex_len(self) -> usize {
-        match self {
-            ChecksumAlgorithm::Sha512 => 128,
-            ChecksumAlgorithm::Sha256 => 64,
-            ChecksumAlgorithm::Sha1 => 40,
-            ChecksumAlgorithm::Md5 => 32,
-        }
-    }
 }
 
 /// The container that runs the resource. `command` and `args` may refer to `$(JOB_RESOURCE)` (the

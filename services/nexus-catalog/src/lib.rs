@@ -138,8 +138,8 @@ impl AsRef<ServerSettings> for Settings {
         model::Asset,
         model::Checksums,
         model::Resource,
-        model::Checksum,
-        model::ChecksumAlgorithm,
+        common::checksum::Checksum,
+        common::checksum::ChecksumAlgorithm,
         layout::AssetKind
     )),
     tags((name = "catalog", description = "The jobs published to Nexus, their versions and files"))

@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use common::checksum::{Checksum, ChecksumAlgorithm};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -199,21 +200,6 @@ pub struct Resource {
     pub path: String,
     pub download_url: String,
     pub checksum: Checksum,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Checksum {
-    pub algorithm: ChecksumAlgorithm,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ChecksumAlgorithm {
-    Sha512,
-    Sha256,
-    Sha1,
-    Md5,
 }
 
 /// One component per version: Nexus makes one per file in raw repositories.
