@@ -5,6 +5,7 @@
 //! the services ([`proxy`]), which check the token themselves. Its own pages (`/api/auth/me`,
 //! `/api/links`, its API docs) need a token; login, logout, its keys, the proxy and the web UI do not.
 
+pub mod address;
 pub mod directory;
 pub mod links;
 pub mod login;
@@ -87,10 +88,10 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
     let key = tokens::load_key(&settings.tokens).map_err(StartError::Key)?;
     let jwks = web::Data::new(key.jwks());
     let verifier = Verifier::new(KeySource::Fixed(key.jwks()));
-    let throttle = throttle::Throttle::new(settings.throttle);
-    let login =
-        web::Data::new(login::Login::new(directory, throttle, key, settings.tokens.clone(), service.registry()));
-    let proxy = web::Data::new(proxy::Proxy::new(&settings.upstreams).map_err(StartError::Proxy)?);
+    let login = web::Data::new(login::Login::new(directory, key, &settings, service.registry()));
+    let proxy = web::Data::new(
+        proxy::Proxy::new(&settings.upstreams, settings.trusted_proxies.clone()).map_err(StartError::Proxy)?,
+    );
     let routes = proxy::routes(&settings.upstreams);
     let links = web::Data::new(settings.links.clone());
     let ui_dir = settings.ui_dir.clone();

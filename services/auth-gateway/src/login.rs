@@ -3,6 +3,8 @@
 //! Every login attempt is an audit event (target `audit`): the user name as typed, the caller's
 //! address and the outcome, never the password.
 
+use std::net::IpAddr;
+
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -17,8 +19,9 @@ use service_kit::auth::{SigningKey, TOKEN_COOKIE};
 use service_kit::{Caller, ErrorBody};
 use utoipa::ToSchema;
 
+use crate::address::client_address;
 use crate::directory::{Directory, Identity, LoginError};
-use crate::settings::TokenSettings;
+use crate::settings::{Settings, TokenSettings};
 use crate::throttle::{Outcome, Throttle};
 use crate::tokens;
 
@@ -70,20 +73,22 @@ pub struct Login {
     throttle: Throttle,
     key: SigningKey,
     tokens: TokenSettings,
+    trusted_proxies: Vec<IpAddr>,
     attempts: Family<OutcomeLabels, Counter>,
 }
 
 impl Login {
-    pub fn new(
-        directory: Directory,
-        throttle: Throttle,
-        key: SigningKey,
-        tokens: TokenSettings,
-        registry: &mut Registry,
-    ) -> Login {
+    pub fn new(directory: Directory, key: SigningKey, settings: &Settings, registry: &mut Registry) -> Login {
         let attempts = Family::<OutcomeLabels, Counter>::default();
         registry.register("login_attempts", "Login attempts, by outcome", attempts.clone());
-        Login { directory, throttle, key, tokens, attempts }
+        Login {
+            directory,
+            throttle: Throttle::new(settings.throttle),
+            key,
+            tokens: settings.tokens.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            attempts,
+        }
     }
 }
 
@@ -123,17 +128,31 @@ impl From<LoginError> for Refusal {
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", security(()), request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse, description = "Logged in; the token is also set as the `jo_token` cookie"),
-        (status = 400, body = ErrorBody, description = "No user name, or not JSON"),
+        (status = 400, body = ErrorBody, description = "No user name, or not a JSON object with a username and a password"),
         (status = 401, body = ErrorBody, description = "Wrong user name or password (one answer for both)"),
         (status = 403, body = ErrorBody, description = "Not a member of a group allowed to log in"),
         (status = 429, body = ErrorBody, description = "Too many failures for this user or address: wait `Retry-After` seconds"),
         (status = 503, body = ErrorBody, description = "The directory cannot be reached"),
     ))]
-pub async fn login(request: HttpRequest, body: web::Json<LoginRequest>, state: web::Data<Login>) -> HttpResponse {
-    let address = request.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
-    let LoginRequest { username, password } = body.into_inner();
-    let username = username.trim().to_owned();
-    let attempt = attempt(&state, &username, &password, &address).await;
+pub async fn login(request: HttpRequest, body: web::Bytes, state: web::Data<Login>) -> HttpResponse {
+    let address = client_address(&request, &state.trusted_proxies);
+    // Read here rather than by actix's extractor, so that a body that is no login is audited too.
+    let (username, attempt) = match serde_json::from_slice::<LoginRequest>(&body) {
+        Ok(LoginRequest { username, password }) => {
+            let username = username.trim().to_owned();
+            let attempt = attempt(&state, &username, &password, &address).await;
+            (username, attempt)
+        }
+        Err(error) => {
+            // Where, not what: serde's message may quote a value, which may be the password.
+            let message = format!(
+                "a JSON object with a username and a password is expected (line {}, column {})",
+                error.line(),
+                error.column()
+            );
+            (String::new(), Err(Refusal::new(StatusCode::BAD_REQUEST, "invalid_body", message, "invalid_request")))
+        }
+    };
     let outcome = attempt.as_ref().map_or_else(|refusal| refusal.outcome, |_| "ok");
     state.attempts.get_or_create(&OutcomeLabels { outcome }).inc();
     // As sent (trimmed), but quoted, escaped and cut: a name is never a way to forge or flood log lines.
@@ -219,7 +238,7 @@ fn token_cookie(value: String, settings: &TokenSettings) -> Cookie<'static> {
 /// expires (tokens are short-lived and checked by each service without asking the gateway).
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(()), responses((status = 204, description = "The cookie is removed")))]
 pub async fn logout(request: HttpRequest, caller: Option<Caller>, state: web::Data<Login>) -> HttpResponse {
-    let address = request.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let address = client_address(&request, &state.trusted_proxies);
     let user = caller.map(|caller| caller.user).unwrap_or_default();
     tracing::info!(target: "audit", event = "logout", user, address);
     let mut cookie = token_cookie(String::new(), &state.tokens);

@@ -4,6 +4,8 @@
 //! service and comes back. A service that cannot be reached is a JSON 502, one that does not
 //! answer in time a JSON 504.
 
+use std::net::IpAddr;
+
 use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -13,6 +15,7 @@ use percent_encoding::percent_decode_str;
 use service_kit::ErrorBody;
 use service_kit::observe::{REQUEST_ID_HEADER, request_id};
 
+use crate::address::client_address;
 use crate::settings::Upstreams;
 
 /// One proxied service: where its API is, and how the gateway's paths map onto it.
@@ -42,22 +45,23 @@ pub fn routes(upstreams: &Upstreams) -> [Route; 3] {
     ]
 }
 
-/// The HTTP client of the proxy and its time limit for an answer's headers.
+/// The HTTP client of the proxy, its time limit for an answer's headers, and the proxies in front.
 #[derive(Debug, Clone)]
 pub struct Proxy {
-    pub client: reqwest::Client,
-    pub timeout: std::time::Duration,
+    client: reqwest::Client,
+    timeout: std::time::Duration,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl Proxy {
-    pub fn new(upstreams: &Upstreams) -> Result<Proxy, String> {
+    pub fn new(upstreams: &Upstreams, trusted_proxies: Vec<IpAddr>) -> Result<Proxy, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(upstreams.connect_timeout)
             // The caller's redirects are the caller's to follow.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| format!("cannot make the proxy's HTTP client: {error}"))?;
-        Ok(Proxy { client, timeout: upstreams.timeout })
+        Ok(Proxy { client, timeout: upstreams.timeout, trusted_proxies })
     }
 }
 
@@ -133,8 +137,8 @@ pub async fn forward(
     if let Some(id) = request_id(&request) {
         outgoing = outgoing.header(REQUEST_ID_HEADER.as_str(), id);
     }
-    // The gateway is the edge: the address it sees is the client's, whatever the client claims.
-    let forwarded_for = request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    // The client's address as the gateway knows it, whatever the client claims.
+    let forwarded_for = client_address(&request, &proxy.trusted_proxies);
     let scheme = if request.app_config().secure() { "https" } else { "http" };
     outgoing = outgoing.header("x-forwarded-for", forwarded_for).header("x-forwarded-proto", scheme);
     if let Some(host) = request.headers().get(header::HOST) {

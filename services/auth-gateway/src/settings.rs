@@ -1,6 +1,7 @@
 //! The gateway's settings (variables prefixed `AUTH_GATEWAY_`). Secrets (the LDAP bind password,
 //! the token key) are read here and kept out of every `Debug` output.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub struct Settings {
     pub links: Vec<Link>,
     /// The web UI's files, served at `/` when set.
     pub ui_dir: Option<PathBuf>,
+    /// Proxies in front of the gateway (an ingress) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// Who may log in: an LDAP directory when `AUTH_GATEWAY_LDAP_URL` is set, else the static users file.
@@ -156,6 +159,18 @@ fn service_url(env: &Env, variable: &str, default: &str) -> Result<String, Setti
     }
 }
 
+/// A `,`-separated list of IP addresses.
+fn addresses(env: &Env, variable: &str) -> Result<Vec<IpAddr>, SettingsError> {
+    let text: String = env.get_or(variable, String::new())?;
+    let parse = |address: &str| {
+        address.parse().map_err(|error| SettingsError {
+            variable: variable.to_owned(),
+            reason: format!("cannot use `{address}`: {error} (IP addresses separated by `,` are expected)"),
+        })
+    };
+    text.split(',').map(str::trim).filter(|address| !address.is_empty()).map(parse).collect()
+}
+
 /// A `;`-separated list of group DNs.
 fn groups(env: &Env, variable: &str) -> Result<Vec<String>, SettingsError> {
     let text: String = env.get_or(variable, String::new())?;
@@ -271,6 +286,7 @@ impl Settings {
             },
             links: links.into_iter().flatten().collect(),
             ui_dir: env.optional("AUTH_GATEWAY_UI_DIR")?,
+            trusted_proxies: addresses(env, "AUTH_GATEWAY_TRUSTED_PROXIES")?,
         })
     }
 }

@@ -220,6 +220,17 @@ async fn every_login_attempt_is_an_audit_event_without_the_password() {
             .unwrap();
         assert_eq!(response.status(), status, "{user}");
     }
+    // A password where the name should be, as a number: refused without quoting it.
+    let odd = client()
+        .post(format!("http://{address}/api/auth/login"))
+        .body(r#"{"username": "ann", "password": 271828182845}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), 400);
+    let body: ErrorBody = odd.json().await.unwrap();
+    assert_eq!(body.code, "invalid_body");
+    assert!(!body.message.contains("271828182845"), "{}", body.message);
     let pid = child.id().unwrap().to_string();
     std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let mut output = Vec::new();
@@ -243,12 +254,41 @@ async fn every_login_attempt_is_an_audit_event_without_the_password() {
         [
             (r#""ann""#, "127.0.0.1", "ok"),
             (r#""ann""#, "127.0.0.1", "invalid_credentials"),
-            (r#""a\nforged line""#, "127.0.0.1", "invalid_request")
+            (r#""a\nforged line""#, "127.0.0.1", "invalid_request"),
+            (r#""""#, "127.0.0.1", "invalid_request")
         ],
         "{output:#?}"
     );
     let all = output.join("\n");
-    for password in ["ann-pw", "Sup3r-Secret-Guess"] {
+    for password in ["ann-pw", "Sup3r-Secret-Guess", "271828182845"] {
         assert!(!all.contains(password), "a password in the logs: {all}");
     }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own() {
+    async fn guess(server: &service_kit::testing::TestServer, forwarded_for: &str, user: &str) -> u16 {
+        let response = client()
+            .post(server.url("/api/auth/login"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&json!({"username": user, "password": "wrong"}))
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+    let limit = ("AUTH_GATEWAY_LOGIN_ADDRESS_FAILURES".to_owned(), "2".to_owned());
+    let behind = gateway(vec![limit.clone(), ("AUTH_GATEWAY_TRUSTED_PROXIES".into(), "127.0.0.1".into())]).await;
+    assert_eq!(guess(&behind, "10.0.0.1", "a").await, 401);
+    assert_eq!(guess(&behind, "10.0.0.1", "b").await, 401);
+    assert_eq!(guess(&behind, "10.0.0.1", "c").await, 429, "10.0.0.1 waits");
+    assert_eq!(guess(&behind, "10.0.0.2", "d").await, 401, "10.0.0.2 does not");
+    // A hop the client wrote itself, before the one the proxy appended, changes nothing.
+    assert_eq!(guess(&behind, "10.0.0.7, 10.0.0.1", "e").await, 429);
+
+    // Without a trusted proxy the header is anyone's to write: every guess is 127.0.0.1's.
+    let direct = gateway(vec![limit]).await;
+    assert_eq!(guess(&direct, "10.0.0.1", "a").await, 401);
+    assert_eq!(guess(&direct, "10.0.0.2", "b").await, 401);
+    assert_eq!(guess(&direct, "10.0.0.3", "c").await, 429);
 }

@@ -63,6 +63,32 @@ async fn members_log_in_with_the_roles_of_their_groups_found_by_search_or_member
 }
 
 #[tokio::test]
+async fn groups_that_name_members_by_unique_member_or_by_uid_count_too() {
+    let slapd = Slapd::start().await;
+    let server = gateway(ldap_env(
+        &slapd,
+        &[
+            (
+                "AUTH_GATEWAY_LDAP_ALLOWED_GROUPS",
+                "cn=data-team,ou=groups,dc=example,dc=org;cn=uniques,ou=groups,dc=example,dc=org",
+            ),
+            ("AUTH_GATEWAY_LDAP_OPERATOR_GROUPS", "cn=posix-operators,ou=groups,dc=example,dc=org"),
+        ],
+    ))
+    .await;
+    let (status, carol) = user_of(&server, "carol", "carol-pw").await;
+    assert_eq!(
+        (status, &carol["user"]["roles"]),
+        (200, &json!(["admin"])),
+        "carol is allowed by uniqueMember: {carol}"
+    );
+    let (status, bob) = user_of(&server, "bob", "bob-pw").await;
+    assert_eq!((status, &bob["user"]["roles"]), (200, &json!(["operator"])), "bob operates by memberUid: {bob}");
+    let (_, alice) = user_of(&server, "alice", "alice-pw").await;
+    assert_eq!(alice["user"]["roles"], json!(["viewer"]), "cn=operators gives no role here");
+}
+
+#[tokio::test]
 async fn without_nested_groups_a_member_of_a_member_group_may_not_log_in() {
     let slapd = Slapd::start().await;
     let server = gateway(ldap_env(&slapd, &[("AUTH_GATEWAY_LDAP_NESTED_GROUPS", "false")])).await;
