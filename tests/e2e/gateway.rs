@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use e2e::kafka_brokers;
 use history_store::testing::TestDatabase;
 use serde_json::{Value, json};
-use service_kit::auth::{AUDIENCE, Claims, ISSUER, SigningKey};
+use service_kit::auth::{Claims, SigningKey};
 use service_kit::testing::{TestKeys, TestServer, client, client_with_token};
 use service_kit::{Env, Role};
 
@@ -117,15 +117,7 @@ async fn a_viewer_reads_through_the_gateway_but_only_an_operator_changes_and_for
     // Tokens the gateway did not sign, or that expired, fail at every service.
     let key = SigningKey::from_pem(&std::fs::read_to_string(work.join("gateway/token-key.pem")).unwrap()).unwrap();
     let now = service_kit::testing::unix_now();
-    let claims = |exp: i64| Claims {
-        sub: "olga".into(),
-        name: "Olga".into(),
-        roles: vec![Role::Admin],
-        iat: now - 7200,
-        exp,
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-    };
+    let claims = |exp: i64| Claims::new("olga", "Olga", &[Role::Admin], now - 7200, exp);
     let expired = key.sign(&claims(now - 600)).unwrap();
     let foreign = TestKeys::sign(&claims(now + 600));
     let still_valid = key.sign(&claims(now + 600)).unwrap();

@@ -79,15 +79,7 @@ impl TestKeys {
     /// A token for `user` with `roles`, valid for an hour.
     pub fn token(user: &str, roles: &[Role]) -> String {
         let now = unix_now();
-        TestKeys::sign(&Claims {
-            sub: user.to_owned(),
-            name: format!("{user} (test)"),
-            roles: roles.to_vec(),
-            iat: now,
-            exp: now + 3600,
-            iss: crate::auth::ISSUER.to_owned(),
-            aud: crate::auth::AUDIENCE.to_owned(),
-        })
+        TestKeys::sign(&Claims::new(user, &format!("{user} (test)"), roles, now, now + 3600))
     }
 
     pub fn sign(claims: &Claims) -> String {
@@ -376,15 +368,7 @@ pub async fn assert_tokens_checked(server: &TestServer) {
     assert_eq!(refused(none, "no token").await.0, "unauthenticated");
 
     let now = unix_now();
-    let claims = |exp: i64| Claims {
-        sub: "mallory".into(),
-        name: "Mallory".into(),
-        roles: vec![Role::Admin],
-        iat: now - 7200,
-        exp,
-        iss: crate::auth::ISSUER.into(),
-        aud: crate::auth::AUDIENCE.into(),
-    };
+    let claims = |exp: i64| Claims::new("mallory", "Mallory", &[Role::Admin], now - 7200, exp);
     let (foreign_key, _) = SigningKey::generate().unwrap();
     let valid = TestKeys::sign(&claims(now + 600));
     let expired = TestKeys::sign(&claims(now - 3600));

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use service_kit::auth::{AUDIENCE, Claims, ISSUER, SigningKey};
+use service_kit::auth::{Claims, SigningKey};
 
 use crate::directory::Identity;
 use crate::settings::{KeySetting, TokenSettings};
@@ -38,13 +38,6 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// The claims of a new token for `identity`.
 pub fn claims_for(identity: &Identity, settings: &TokenSettings) -> Claims {
     let now = chrono::Utc::now().timestamp();
-    Claims {
-        sub: identity.user.clone(),
-        name: identity.name.clone(),
-        roles: identity.roles.clone(),
-        iat: now,
-        exp: now + i64::try_from(settings.ttl.as_secs()).unwrap_or(i64::MAX / 2),
-        iss: ISSUER.to_owned(),
-        aud: AUDIENCE.to_owned(),
-    }
+    let expires = now + i64::try_from(settings.ttl.as_secs()).unwrap_or(i64::MAX / 2);
+    Claims::new(&identity.user, &identity.name, &identity.roles, now, expires)
 }

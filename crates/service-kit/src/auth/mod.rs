@@ -107,6 +107,22 @@ pub struct Claims {
     pub aud: String,
 }
 
+impl Claims {
+    /// The claims of a token this platform issues (its `iss` and `aud`), valid from `issued` to
+    /// `expires` (seconds since 1970).
+    pub fn new(user: &str, name: &str, roles: &[Role], issued: i64, expires: i64) -> Claims {
+        Claims {
+            sub: user.to_owned(),
+            name: name.to_owned(),
+            roles: roles.to_vec(),
+            iat: issued,
+            exp: expires,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+        }
+    }
+}
+
 /// The authenticated caller of a request: handlers take it as an argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Caller {

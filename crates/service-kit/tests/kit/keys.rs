@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use jsonwebtoken::jwk::JwkSet;
 use service_kit::Role;
-use service_kit::auth::{AUDIENCE, AuthError, Claims, ISSUER, KeySource, SigningKey, Verifier};
+use service_kit::auth::{AuthError, Claims, KeySource, SigningKey, Verifier};
 use service_kit::testing::unix_now;
 
 #[derive(Default)]
@@ -41,16 +41,7 @@ fn gateway_stand_in(published: Arc<Published>) -> String {
 
 fn token(key: &SigningKey, user: &str) -> String {
     let now = unix_now();
-    let claims = Claims {
-        sub: user.into(),
-        name: user.into(),
-        roles: vec![Role::Viewer],
-        iat: now,
-        exp: now + 60,
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-    };
-    key.sign(&claims).unwrap()
+    key.sign(&Claims::new(user, user, &[Role::Viewer], now, now + 60)).unwrap()
 }
 
 #[tokio::test]
