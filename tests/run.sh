@@ -41,6 +41,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "checking the dev command: start, every service ready, Ctrl-C, everything stopped"
 tests/dev_stack_check.sh
 
+say "checking the images (the binaries the dev command built) and the Helm chart (on the control plane)"
+deploy/image/check.sh target/debug
+deploy/helm/check.sh ${KUBECONFIG_ADMIN:+--cluster}
+
 say "running the test suite"
 # With arguments (`-p common`, `-E 'test(openapi)'`...), they choose what runs; without, everything.
 if [ $# -eq 0 ]; then set -- --workspace; fi

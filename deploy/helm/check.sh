@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Helm chart's checks (deploy/helm/job-orchestrator), each timed:
-#   - helm lint --strict and helm template of each scenario of ci/ (values.schema.json included);
+#   - helm lint --strict and helm template of each scenario of ci/ (values.schema.json included),
+#     and helm package (what the pipeline pushes) rendering the same;
 #   - kubernetes-validate --strict of each rendering (Kubernetes 1.34's schemas);
 #   - pytest assertions on the rendered objects (deploy/helm/tests);
 #   - the chart's README against values.yaml, deploy/helm/rendered/minimal.yaml against the chart;
@@ -92,8 +93,18 @@ validate() {
     return 0
 }
 
+# The chart as the pipeline pushes it (a package, the RBAC file's link resolved) renders the same.
+package() {
+    "$HELM" package "$CHART" --destination "$WORK/package" >/dev/null 2>"$WORK/package.log" ||
+        { without_link_notice <"$WORK/package.log" >&2; die "helm package fails"; }
+    "$HELM" template job-orchestrator "$WORK"/package/job-orchestrator-*.tgz --namespace job-orchestrator \
+        --kube-version "$KUBE_VERSION_CHECKED" -f "$CHART/ci/minimal-values.yaml" >"$WORK/package.yaml"
+    cmp -s "$WORK/package.yaml" "$WORK/job-orchestrator/minimal.yaml" ||
+        die "the packaged chart renders differently from its folder: $(diff "$WORK/job-orchestrator/minimal.yaml" "$WORK/package.yaml" | head -n 20)"
+}
+
 assertions() {
-    HELM="$HELM" "$PACKAGING_TOOLS/pytest" -q -p no:cacheprovider deploy/helm/tests
+    HELM="$HELM" PYTHONDONTWRITEBYTECODE=1 "$PACKAGING_TOOLS/pytest" -q -p no:cacheprovider deploy/helm/tests
 }
 
 readme() {
@@ -121,6 +132,7 @@ rendering() {
 
 timed "helm lint --strict (${#scenarios[@]} scenarios)" lint
 timed "helm template (${#scenarios[@]} scenarios)" render job-orchestrator job-orchestrator
+timed "helm package, and its rendering" package
 timed "kubernetes-validate --strict (${#scenarios[@]} renderings)" validate
 timed "pytest assertions on the renderings" assertions
 timed "README drift" readme

