@@ -39,7 +39,7 @@ trap 'rm -rf "$WORK"' EXIT
 export HELM_CACHE_HOME="$WORK/helm" HELM_CONFIG_HOME="$WORK/helm" HELM_DATA_HOME="$WORK/helm"
 
 TIMINGS=()
-# Runs "$@" and records how long it took under the name $1... (the command's own words).
+# Runs "${@:2}" and records how long it took, named $1.
 timed() {
     local what=$1 started=${EPOCHREALTIME/./} took
     shift
@@ -50,8 +50,7 @@ timed() {
 
 scenarios=()
 for values in "$CHART"/ci/*-values.yaml; do
-    scenario=$(basename "$values" -values.yaml)
-    scenarios+=("$scenario")
+    scenarios+=("$(basename "$values" -values.yaml)")
 done
 
 # Helm says so each time it follows files/job-deployer-rbac.yaml's link: known, and no finding.
