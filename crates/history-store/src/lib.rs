@@ -13,16 +13,19 @@ pub mod versions;
 
 use std::time::Duration;
 
-use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::ManagerConfig;
 use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 /// The migrations under `migrations/`, built into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 pub type DbPool = Pool<AsyncPgConnection>;
+/// What makes the pool's connections.
+pub type DbManager = AsyncDieselConnectionManager<AsyncPgConnection>;
 
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +43,28 @@ pub const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A pool of at most `size` connections to `url`. Connections are opened on demand.
 pub fn pool(url: &str, size: usize) -> Result<DbPool, StoreError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    build_pool(AsyncDieselConnectionManager::<AsyncPgConnection>::new(url), size)
+}
+
+/// A pool whose connections end any statement that runs longer than `timeout` (Postgres'
+/// `statement_timeout`), for a service that answers people and must never hold the database.
+pub fn pool_with_statement_timeout(url: &str, size: usize, timeout: Duration) -> Result<DbPool, StoreError> {
+    let milliseconds = timeout.as_millis();
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(move |url| {
+        Box::pin(async move {
+            let mut connection = AsyncPgConnection::establish(url).await?;
+            connection
+                .batch_execute(&format!("SET statement_timeout = {milliseconds}"))
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(connection)
+        })
+    });
+    build_pool(AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config), size)
+}
+
+fn build_pool(manager: AsyncDieselConnectionManager<AsyncPgConnection>, size: usize) -> Result<DbPool, StoreError> {
     Pool::builder(manager)
         .max_size(size)
         .wait_timeout(Some(POOL_TIMEOUT))

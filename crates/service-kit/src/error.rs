@@ -2,10 +2,12 @@
 //! where it is wrong (`field`, or `position` in a query). Each service keeps its own error enum and
 //! turns it into this body; 5xx bodies never carry internals.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::docs::KnownPaths;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
@@ -43,10 +45,21 @@ impl ErrorBody {
     }
 }
 
-/// Unknown paths answer JSON too.
-pub async fn not_found(request: HttpRequest) -> HttpResponse {
-    ErrorBody::new("not_found", format!("there is nothing at {} {}", request.method(), request.path()))
-        .into_response(StatusCode::NOT_FOUND)
+/// Unknown paths answer JSON too; a path the API document knows, asked with another method, is a
+/// 405 that says which methods it takes (and in `Allow`).
+pub async fn not_found(request: HttpRequest, known: Option<web::Data<KnownPaths>>) -> HttpResponse {
+    let (method, path) = (request.method(), request.path());
+    match known.as_ref().and_then(|known| known.methods(path)) {
+        Some(methods) if !methods.is_empty() => {
+            let allowed = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let message = format!("{path} does not take {method}; it takes {allowed}");
+            HttpResponse::MethodNotAllowed()
+                .insert_header((header::ALLOW, allowed))
+                .json(ErrorBody::new("method_not_allowed", message))
+        }
+        _ => ErrorBody::new("not_found", format!("there is nothing at {method} {path}"))
+            .into_response(StatusCode::NOT_FOUND),
+    }
 }
 
 /// actix's own extractor failures (a JSON body or a path that does not fit) as JSON 400s. Query

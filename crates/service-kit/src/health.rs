@@ -95,6 +95,25 @@ pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".to_owned() })
 }
 
+/// The process is alive (no body).
+#[utoipa::path(head, path = "/healthz", tag = "operations", security(()), responses((status = 200, description = "Alive")))]
+pub(crate) async fn healthz_head() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// Every dependency of the service answers (no body).
+#[utoipa::path(
+    head,
+    path = "/readyz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is not usable"))
+)]
+pub(crate) async fn readyz_head(readiness: web::Data<Readiness>) -> HttpResponse {
+    if readiness.report().await.status == "ready" { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() }
+        .finish()
+}
+
 /// Every dependency of the service answers.
 #[utoipa::path(
     get,

@@ -91,6 +91,7 @@ impl Service {
         let registry = web::Data::new(Arc::new(self.registry));
         let readiness = web::Data::new(self.readiness);
         let document = self.document;
+        let known_paths = web::Data::new(docs::KnownPaths::of(&document));
         let verifier = web::Data::new(self.verifier.unwrap_or_else(|| Verifier::new(settings.auth.clone())));
         let policy = web::Data::new(self.policy);
         tracing::debug!(service = self.name, "starting workers");
@@ -101,17 +102,24 @@ impl Service {
                 .app_data(readiness.clone())
                 .app_data(verifier.clone())
                 .app_data(policy.clone())
+                .app_data(known_paths.clone())
                 .configure(error::extractor_errors)
                 .wrap(from_fn(auth::authenticate))
                 .wrap(from_fn(observe::observe))
                 .route("/healthz", web::get().to(health::healthz))
+                .route("/healthz", web::head().to(health::healthz_head))
                 .route("/readyz", web::get().to(health::readyz))
+                .route("/readyz", web::head().to(health::readyz_head))
                 .route("/metrics", web::get().to(metrics::metrics))
                 .service(docs::swagger_ui(document.clone()))
                 .configure(routes.clone())
                 .default_service(web::to(error::not_found))
         })
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        // A client that goes away ends its request at once: the handler is dropped, and with it
+        // what it was waiting for (a search is then cancelled on the database, a proxied request
+        // upstream).
+        .h1_allow_half_closed(false)
         .disable_signals()
         .listen(listener)?
         .run();

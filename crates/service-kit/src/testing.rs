@@ -179,6 +179,19 @@ pub async fn assert_operations_endpoints(server: &TestServer) {
     let body: crate::ErrorBody = missing.json().await.unwrap();
     assert_eq!(body.code, "not_found");
 
+    // HEAD for probes; a known path asked with another method is a 405 saying which it takes.
+    for path in ["/healthz", "/readyz"] {
+        let head = server.client.head(server.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} has no body");
+    }
+    let wrong_method = server.client.delete(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(wrong_method.headers()["allow"], "GET, HEAD");
+    let body: crate::ErrorBody = wrong_method.json().await.unwrap();
+    assert_eq!(body.code, "method_not_allowed");
+    assert!(body.message.contains("GET, HEAD"), "{}", body.message);
+
     let echoed = server.client.get(server.url("/healthz")).header("x-request-id", "trace-42").send().await.unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "trace-42");
     let made = server.get("/healthz").await;
@@ -195,10 +208,96 @@ pub async fn assert_operations_endpoints(server: &TestServer) {
     assert!(metrics.contains(r#"route="unmatched",status="404""#), "unknown paths share one label");
 }
 
+/// Every operation of the served document that takes a body refuses, with a 400 naming what is
+/// wrong, a body that is not JSON, a body of the wrong type, a field of the wrong type and an unknown
+/// field beside valid ones (the body's documented example, or `{}` where nothing is required).
+pub async fn assert_bodies_checked(server: &TestServer) {
+    let document: serde_json::Value = server.get("/openapi.json").await.json().await.unwrap();
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let Some(body) = operation.get("requestBody") else { continue };
+            let media = &body["content"]["application/json"];
+            let schema = resolve(&document, &media["schema"]);
+            let url = server.url(
+                &path
+                    .split('/')
+                    .map(|s| if s.starts_with('{') { "conformance" } else { s })
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+            let method: reqwest::Method = method.to_uppercase().parse().expect("a method");
+            let what = format!("{method} {path}");
+            let send = |body: String| {
+                server.client.request(method.clone(), &url).header("content-type", "application/json").body(body).send()
+            };
+            let refused = |response: reqwest::Response, case: String| async move {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                assert_eq!(status, 400, "{case}: {text}");
+                let error: crate::ErrorBody =
+                    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{case}: a JSON error, not {text}"));
+                error
+            };
+            refused(send("{\"".to_owned()).await.unwrap(), format!("{what} with a body that is not JSON")).await;
+            let wrong = if schema["type"] == "array" { serde_json::json!({}) } else { serde_json::json!([]) };
+            refused(send(wrong.to_string()).await.unwrap(), format!("{what} with a body of the wrong type")).await;
+            let example = media.get("example").cloned().or_else(|| {
+                let required = schema.get("required").and_then(|r| r.as_array()).is_some_and(|r| !r.is_empty());
+                (!required).then(|| serde_json::json!({}))
+            });
+            let example = example.unwrap_or_else(|| panic!("{what}: document an example of its body"));
+            for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+                let mut body = example.clone();
+                body[field] = wrong_type(&resolve(&document, property));
+                let case = format!("{what} with `{field}` of the wrong type");
+                let error = refused(send(body.to_string()).await.unwrap(), case.clone()).await;
+                assert!(
+                    error.message.contains(field.as_str())
+                        || error.field.as_deref().is_some_and(|f| f.contains(field.as_str())),
+                    "{case}: the error names it: {error:?}"
+                );
+            }
+            let mut body = example.clone();
+            body["conformanceUnknownField"] = serde_json::json!(1);
+            let case = format!("{what} with an unknown field");
+            let error = refused(send(body.to_string()).await.unwrap(), case.clone()).await;
+            assert!(error.message.contains("conformanceUnknownField"), "{case}: the error names it: {error:?}");
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} operation(s) with a body checked");
+}
+
+/// A schema with its `$ref` followed, within the document.
+fn resolve(document: &serde_json::Value, schema: &serde_json::Value) -> serde_json::Value {
+    match schema.get("$ref").and_then(|r| r.as_str()) {
+        Some(reference) => {
+            let pointer = reference.trim_start_matches('#');
+            resolve(document, document.pointer(pointer).unwrap_or_else(|| panic!("{reference} resolves")))
+        }
+        None => schema.clone(),
+    }
+}
+
+/// A value that the schema's type cannot take.
+fn wrong_type(schema: &serde_json::Value) -> serde_json::Value {
+    let types: Vec<&str> = match &schema["type"] {
+        serde_json::Value::String(one) => vec![one.as_str()],
+        serde_json::Value::Array(many) => many.iter().filter_map(|t| t.as_str()).collect(),
+        _ => vec!["object"],
+    };
+    if types.iter().any(|t| matches!(*t, "string")) {
+        serde_json::json!({"not": "text"})
+    } else {
+        serde_json::json!("not of this type")
+    }
+}
+
 /// The committed document equals the one the code serves. `UPDATE_OPENAPI=1` rewrites it.
 pub fn assert_openapi_committed(document: &Document, committed: &Path) {
     let current = crate::docs::to_pretty_json(document);
-    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+    if std::env::var("UPDATE_OPENAPI").is_ok_and(|value| value == "1") {
         std::fs::write(committed, &current).expect("write the OpenAPI document");
         return;
     }
@@ -326,6 +425,13 @@ macro_rules! conformance_tests {
             fn the_committed_openapi_document_is_current() {
                 let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi").join($openapi);
                 assert_openapi_committed(&service_kit::docs::with_operations(ApiDoc::openapi()), &committed);
+            }
+
+            #[tokio::test]
+            async fn refuses_every_body_it_cannot_read() {
+                let settings = Settings::from_env(&service_kit::Env::from_pairs(env().await)).unwrap();
+                let server = TestServer::start(|listener| run(settings, listener)).await;
+                service_kit::testing::assert_bodies_checked(&server).await;
             }
 
             #[tokio::test]

@@ -125,33 +125,33 @@ impl From<LoginError> for Refusal {
 }
 
 /// Logs in: a token as JSON and as an HttpOnly cookie.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", security(()), request_body = LoginRequest,
+///
+/// Only as `application/json` and never from another site's page: a form on any page could
+/// otherwise log its visitor into an account of the attacker's choosing (login CSRF). A browser says
+/// where a request comes from (`Sec-Fetch-Site`, or else `Origin`); REST clients send neither.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", security(()),
+    request_body(content = LoginRequest, content_type = "application/json",
+        example = json!({"username": "jdupont", "password": "secret"})),
     responses(
         (status = 200, body = LoginResponse, description = "Logged in; the token is also set as the `jo_token` cookie"),
         (status = 400, body = ErrorBody, description = "No user name, or not a JSON object with a username and a password"),
         (status = 401, body = ErrorBody, description = "Wrong user name or password (one answer for both)"),
-        (status = 403, body = ErrorBody, description = "Not a member of a group allowed to log in"),
+        (status = 403, body = ErrorBody, description = "Not a member of a group allowed to log in (`not_allowed`), or sent from another site's page (`cross_site_request`)"),
+        (status = 415, body = ErrorBody, description = "Not sent as `application/json`"),
         (status = 429, body = ErrorBody, description = "Too many failures for this user or address: wait `Retry-After` seconds"),
         (status = 503, body = ErrorBody, description = "The directory cannot be reached"),
     ))]
 pub async fn login(request: HttpRequest, body: web::Bytes, state: web::Data<Login>) -> HttpResponse {
     let address = client_address(&request, &state.trusted_proxies);
     // Read here rather than by actix's extractor, so that a body that is no login is audited too.
-    let (username, attempt) = match serde_json::from_slice::<LoginRequest>(&body) {
+    let parsed = same_site_json(&request).and_then(|()| read_login(&body));
+    let (username, attempt) = match parsed {
         Ok(LoginRequest { username, password }) => {
             let username = username.trim().to_owned();
             let attempt = attempt(&state, &username, &password, &address).await;
             (username, attempt)
         }
-        Err(error) => {
-            // Where, not what: serde's message may quote a value, which may be the password.
-            let message = format!(
-                "a JSON object with a username and a password is expected (line {}, column {})",
-                error.line(),
-                error.column()
-            );
-            (String::new(), Err(Refusal::new(StatusCode::BAD_REQUEST, "invalid_body", message, "invalid_request")))
-        }
+        Err(refusal) => (String::new(), Err(refusal)),
     };
     let outcome = attempt.as_ref().map_or_else(|refusal| refusal.outcome, |_| "ok");
     state.attempts.get_or_create(&OutcomeLabels { outcome }).inc();
@@ -172,6 +172,70 @@ pub async fn login(request: HttpRequest, body: web::Bytes, state: web::Data<Logi
             response.json(refusal.body)
         }
     }
+}
+
+/// Reads a login, saying which field is wrong, but never quoting a value: it may be the password.
+fn read_login(body: &[u8]) -> Result<LoginRequest, Refusal> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let (path, inner) = match serde_path_to_error::deserialize::<_, LoginRequest>(&mut deserializer) {
+        Ok(login) => match deserializer.end() {
+            Ok(()) => return Ok(login),
+            Err(trailing) => (".".to_owned(), trailing),
+        },
+        Err(error) => (error.path().to_string(), error.into_inner()),
+    };
+    let reason = inner.to_string();
+    let message = if reason.starts_with("unknown field") || reason.starts_with("missing field") {
+        // serde names the fields here, and no value.
+        format!("{reason}; a JSON object with a username and a password is expected")
+    } else if path != "." {
+        format!("`{path}` must be a text (line {}, column {})", inner.line(), inner.column())
+    } else {
+        format!(
+            "a JSON object with a username and a password is expected (line {}, column {})",
+            inner.line(),
+            inner.column()
+        )
+    };
+    let refusal = Refusal::new(StatusCode::BAD_REQUEST, "invalid_body", message, "invalid_request");
+    Err(if path != "." { Refusal { body: refusal.body.with_field(path), ..refusal } } else { refusal })
+}
+
+/// A login sent as JSON, and not from another site's page.
+fn same_site_json(request: &HttpRequest) -> Result<(), Refusal> {
+    let header = |name| request.headers().get(name).and_then(|value| value.to_str().ok());
+    let cross_site = |why: String| {
+        let message =
+            format!("a login from another site's page is refused ({why}): log in from the platform's own page");
+        Err(Refusal::new(StatusCode::FORBIDDEN, "cross_site_request", message, "cross_site"))
+    };
+    match (header("sec-fetch-site"), header("origin")) {
+        (Some(site @ ("cross-site" | "same-site")), _) => return cross_site(format!("Sec-Fetch-Site: {site}")),
+        // A browser too old to say where it is: its Origin must be this host.
+        (None, Some(origin)) if !same_origin(origin, header("host")) => {
+            return cross_site(format!("Origin: {}", origin.chars().take(200).collect::<String>()));
+        }
+        _ => {}
+    }
+    let json = header("content-type")
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        let message = "a login is sent as `Content-Type: application/json`";
+        return Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+            "invalid_request",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names the host the request was sent to.
+fn same_origin(origin: &str, host: Option<&str>) -> bool {
+    let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
+    host.is_some_and(|host| !authority.is_empty() && authority.eq_ignore_ascii_case(host))
 }
 
 async fn attempt(state: &Login, username: &str, password: &str, address: &str) -> Result<Identity, Refusal> {

@@ -1,5 +1,7 @@
 //! The HTTP API: search, one job, soft delete.
 
+use std::time::Duration;
+
 use actix_web::{HttpResponse, web};
 use common::job::Job;
 use history_store::DbPool;
@@ -9,11 +11,19 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 use crate::messages::{self, Locale};
+use crate::query::limits::QueryLimits;
 use crate::query::{self, QueryError, selectors};
-use crate::search::{self, Search};
+use crate::search::{self, Search, SearchError};
 
 /// The largest page a search answers.
 pub const MAX_LIMIT: i64 = 1000;
+
+/// How much a search may ask, and for how long it may run.
+#[derive(Debug, Clone, Copy)]
+pub struct Searches {
+    pub limits: QueryLimits,
+    pub timeout: Duration,
+}
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
@@ -86,11 +96,15 @@ pub struct SearchResponse {
     params(SearchParams),
     responses(
         (status = 200, description = "A page of matching jobs", body = SearchResponse),
-        (status = 400, description = "A parameter or the query is wrong; `field` and `position` say where", body = ErrorBody),
-        (status = 503, description = "The database does not answer", body = ErrorBody)
+        (status = 400, description = "A parameter or the query is wrong, or the query asks more than its bounds allow (`query_too_large`); `field` and `position` say where", body = ErrorBody),
+        (status = 503, description = "The database does not answer (`database_unavailable`), or the search did not finish in time (`query_timeout`)", body = ErrorBody)
     )
 )]
-pub async fn search_jobs(pool: web::Data<DbPool>, params: Query<SearchParams>) -> Result<HttpResponse, ApiError> {
+pub async fn search_jobs(
+    pool: web::Data<DbPool>,
+    searches: web::Data<Searches>,
+    params: Query<SearchParams>,
+) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let locale = locale(params.locale.as_deref())?;
     let offset = count("offset", params.offset.as_deref(), 0, locale)?;
@@ -109,18 +123,24 @@ pub async fn search_jobs(pool: web::Data<DbPool>, params: Query<SearchParams>) -
         (None, Some(ascending)) => selectors::sortable("submissionTime").map(|s| (s, ascending)),
         (None, None) => None,
     };
+    let limits = &searches.limits;
     let condition = match params.q.as_deref().filter(|q| !q.is_empty()) {
         None => None,
         Some(q) => Some(
-            common::rsql::parse(q)
-                .map_err(QueryError::Parse)
-                .and_then(|tree| query::condition(&tree))
+            limits
+                .check_length(q)
+                .map_err(QueryError::TooLarge)
+                .and_then(|()| common::rsql::parse(q).map_err(QueryError::Parse))
+                .and_then(|tree| query::condition(&tree, limits))
                 .map_err(|error| bad_query(&error, locale))?,
         ),
     };
     let search = Search { condition, sort, offset, limit, with_parameters };
-    let mut connection = pool.get().await.map_err(|e| ApiError::unavailable(&e, locale))?;
-    let page = search::search(&mut connection, &search).await.map_err(|e| ApiError::query(&e, locale))?;
+    let page = search::run(&pool, &search, searches.timeout).await.map_err(|error| match error {
+        SearchError::Unavailable(error) => ApiError::unavailable(&error, locale),
+        SearchError::Query(error) => ApiError::query(&error, locale),
+        SearchError::Timeout(timeout) => ApiError::timeout(timeout, locale),
+    })?;
     Ok(HttpResponse::Ok().json(SearchResponse { jobs: page.jobs, total: page.total, offset, limit }))
 }
 
@@ -191,7 +211,8 @@ fn not_found(job_id: &str, locale: Locale) -> ApiError {
 }
 
 fn bad_query(error: &QueryError, locale: Locale) -> ApiError {
-    let body = ErrorBody::new("invalid_query", messages::query_error(error, locale))
+    let code = if matches!(error, QueryError::TooLarge(_)) { "query_too_large" } else { "invalid_query" };
+    let body = ErrorBody::new(code, messages::query_error(error, locale))
         .with_field("q")
         .with_position(error.span().position());
     ApiError::BadRequest(body)

@@ -30,6 +30,12 @@ impl ApiError {
         ApiError::Unavailable(ErrorBody::new("database_unavailable", messages::database_unavailable(locale)))
     }
 
+    /// A search that ran out of time: cancelled on the server, answered 503.
+    pub fn timeout(timeout: std::time::Duration, locale: Locale) -> ApiError {
+        tracing::warn!(timeout_secs = timeout.as_secs(), "a search ran out of time and was cancelled");
+        ApiError::Unavailable(ErrorBody::new("query_timeout", messages::query_timeout(timeout.as_secs(), locale)))
+    }
+
     /// A query failed: a lost connection is a 503, anything else a fault of ours (500).
     pub fn query(error: &diesel::result::Error, locale: Locale) -> ApiError {
         use diesel::result::{DatabaseErrorKind, Error};

@@ -7,22 +7,28 @@ pub mod query;
 pub mod search;
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::web;
 use history_store::PoolSize;
-use service_kit::{Env, Readiness, ServerSettings, Service, SettingsError};
+use query::limits::QueryLimits;
+use service_kit::{Env, Positive, Readiness, ServerSettings, Service, SettingsError};
 use utoipa::OpenApi;
 
 pub const NAME: &str = "job-history";
 
 /// Everything the service reads from the environment: `DATABASE_URL` (default: the dev stack's
-/// database), `JOB_HISTORY_DB_POOL_SIZE` (default 16) and the server settings of `JOB_HISTORY_`.
+/// database), `JOB_HISTORY_DB_POOL_SIZE` (default 16), the bounds of a query
+/// (`JOB_HISTORY_QUERY_MAX_*`), how long a search may run (`JOB_HISTORY_STATEMENT_TIMEOUT_SECS`,
+/// default 10) and the server settings of `JOB_HISTORY_`.
 #[derive(Clone)]
 pub struct Settings {
     pub server: ServerSettings,
     pub database_url: String,
     pub pool_size: usize,
+    pub query_limits: QueryLimits,
+    pub statement_timeout: Duration,
 }
 
 impl Settings {
@@ -32,6 +38,8 @@ impl Settings {
             database_url: env
                 .get_or("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/job_orchestrator_dev".to_owned())?,
             pool_size: env.get_or("JOB_HISTORY_DB_POOL_SIZE", PoolSize(16))?.0,
+            query_limits: query_limits(env)?,
+            statement_timeout: Duration::from_secs(env.get_or("JOB_HISTORY_STATEMENT_TIMEOUT_SECS", Positive(10))?.0),
         })
     }
 }
@@ -42,8 +50,22 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("server", &self.server)
             .field("pool_size", &self.pool_size)
+            .field("query_limits", &self.query_limits)
+            .field("statement_timeout", &self.statement_timeout)
             .finish_non_exhaustive()
     }
+}
+
+fn query_limits(env: &Env) -> Result<QueryLimits, SettingsError> {
+    let default = QueryLimits::default();
+    let get = |limit: query::limits::Limit, default: usize| env.get_or(limit.setting(), Positive(default)).map(|p| p.0);
+    use query::limits::Limit;
+    Ok(QueryLimits {
+        length: get(Limit::Length, default.length)?,
+        comparisons: get(Limit::Comparisons, default.comparisons)?,
+        subqueries: get(Limit::Subqueries, default.subqueries)?,
+        list_values: get(Limit::ListValues, default.list_values)?,
+    })
 }
 
 impl AsRef<ServerSettings> for Settings {
@@ -75,14 +97,18 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
     if !applied.is_empty() {
         tracing::info!(?applied, "migrations applied");
     }
-    let pool = history_store::pool(&settings.database_url, settings.pool_size)?;
+    // Postgres' own limit is a backstop, a little later than the API's, for a search whose
+    // cancellation is lost on the way.
+    let backstop = settings.statement_timeout + Duration::from_secs(2);
+    let pool = history_store::pool_with_statement_timeout(&settings.database_url, settings.pool_size, backstop)?;
     let checked = pool.clone();
+    let searches = web::Data::new(api::Searches { limits: settings.query_limits, timeout: settings.statement_timeout });
     let readiness = Readiness::default().with_check("database", move || history_store::ping(checked.clone()));
     let server = Service::new(NAME, ApiDoc::openapi()).readiness(readiness).serve(
         listener,
         &settings.server,
         move |config| {
-            config.app_data(web::Data::new(pool.clone())).configure(api::routes);
+            config.app_data(web::Data::new(pool.clone())).app_data(searches.clone()).configure(api::routes);
         },
     )?;
     Ok(server)

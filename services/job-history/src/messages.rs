@@ -7,6 +7,7 @@ use common::rsql::value::{ValueErrorKind, ValueType};
 use common::rsql::{Expected, Operator, ParseErrorKind};
 
 use crate::query::QueryError;
+use crate::query::limits::{Limit, TooLarge};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Locale {
@@ -77,6 +78,7 @@ pub fn query_error(error: &QueryError, locale: Locale) -> String {
                 ),
             )
         }
+        QueryError::TooLarge(too_large) => too_large_message(too_large, at, locale),
         QueryError::WildcardOrdering { operator, .. } => {
             let operator = operator.symbol();
             say(
@@ -92,6 +94,55 @@ pub fn query_error(error: &QueryError, locale: Locale) -> String {
                 ),
             )
         }
+    }
+}
+
+fn too_large_message(error: &TooLarge, at: usize, locale: Locale) -> String {
+    let TooLarge { actual, max, limit, .. } = *error;
+    let setting = limit.setting();
+    match limit {
+        Limit::Length => say(
+            locale,
+            format!("the query is {actual} characters long; at most {max} are allowed ({setting})"),
+            format!("a consulta tem {actual} caracteres; no máximo {max} são permitidos ({setting})"),
+            format!("la requête fait {actual} caractères ; {max} au plus sont permis ({setting})"),
+        ),
+        Limit::Comparisons => say(
+            locale,
+            format!(
+                "the query has {actual} comparisons; at most {max} are allowed, and the first one too many is at character {at} ({setting})"
+            ),
+            format!(
+                "a consulta tem {actual} comparações; no máximo {max} são permitidas, e a primeira a mais está no caractere {at} ({setting})"
+            ),
+            format!(
+                "la requête a {actual} comparaisons ; {max} au plus sont permises, et la première de trop est au caractère {at} ({setting})"
+            ),
+        ),
+        Limit::Subqueries => say(
+            locale,
+            format!(
+                "the AND group that reaches character {at} describes more than {max} parameters, algorithms or statuses, each a subquery; at most {max} are allowed in one AND group ({setting}): split the search, or use =in= for several values of one field"
+            ),
+            format!(
+                "o grupo AND que chega ao caractere {at} descreve mais de {max} parâmetros, algoritmos ou status, cada um uma subconsulta; no máximo {max} são permitidos em um grupo AND ({setting}): divida a busca, ou use =in= para vários valores de um campo"
+            ),
+            format!(
+                "le groupe ET qui atteint le caractère {at} décrit plus de {max} paramètres, algorithmes ou statuts, chacun une sous-requête ; {max} au plus sont permis dans un groupe ET ({setting}) : divisez la recherche, ou utilisez =in= pour plusieurs valeurs d'un champ"
+            ),
+        ),
+        Limit::ListValues => say(
+            locale,
+            format!(
+                "the list has {actual} values; at most {max} are allowed, and the first one too many is at character {at} ({setting})"
+            ),
+            format!(
+                "a lista tem {actual} valores; no máximo {max} são permitidos, e o primeiro a mais está no caractere {at} ({setting})"
+            ),
+            format!(
+                "la liste a {actual} valeurs ; {max} au plus sont permises, et la première de trop est au caractère {at} ({setting})"
+            ),
+        ),
     }
 }
 
@@ -304,6 +355,21 @@ pub fn database_unavailable(locale: Locale) -> String {
         "the job history database is unavailable; try again shortly".into(),
         "o banco de dados do histórico de jobs está indisponível; tente novamente em instantes".into(),
         "la base de l'historique des jobs est indisponible ; réessayez dans un instant".into(),
+    )
+}
+
+pub fn query_timeout(seconds: u64, locale: Locale) -> String {
+    say(
+        locale,
+        format!(
+            "the search did not finish within {seconds} s and was stopped; narrow it (a time range, fewer wildcards) or try again later"
+        ),
+        format!(
+            "a busca não terminou em {seconds} s e foi interrompida; restrinja-a (um intervalo de tempo, menos curingas) ou tente novamente mais tarde"
+        ),
+        format!(
+            "la recherche n'a pas abouti en {seconds} s et a été arrêtée ; restreignez-la (une plage de temps, moins de jokers) ou réessayez plus tard"
+        ),
     )
 }
 

@@ -1,11 +1,15 @@
 //! The SQL of a search and of one job, run on a connection; the rows become [`Job`]s.
 
+use std::time::Duration;
+
 use common::job::Job;
+use deadpool::managed::Object;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, BigInt, Bool, Double, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use history_store::DbPool;
 use history_store::rows::JobRow;
 
 use crate::query::selectors::Selector;
@@ -99,4 +103,58 @@ pub async fn search(connection: &mut AsyncPgConnection, search: &Search) -> Quer
     };
     let jobs = history_store::read::assemble(connection, rows, search.with_parameters).await?;
     Ok(Page { jobs, total })
+}
+
+/// Why a search gave no page.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("no connection to the database: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("the search did not finish within {} s", .0.as_secs())]
+    Timeout(Duration),
+}
+
+/// Runs `search` on a connection of `pool` for at most `timeout`. A search that runs out of time,
+/// or whose caller goes away (actix then drops this future), is cancelled on the server as well,
+/// and its connection is closed rather than given back to the pool.
+pub async fn run(pool: &DbPool, search: &Search, timeout: Duration) -> Result<Page, SearchError> {
+    let connection = pool.get().await.map_err(|e| SearchError::Unavailable(e.to_string()))?;
+    let mut in_flight = InFlight { cancel: Some(connection.cancel_token()), connection: Some(connection) };
+    let answer = match in_flight.connection.as_mut() {
+        Some(connection) => tokio::time::timeout(timeout, self::search(connection, search)).await,
+        None => return Err(SearchError::Unavailable("no connection".to_owned())),
+    };
+    match answer {
+        Ok(answer) => {
+            in_flight.cancel = None;
+            Ok(answer?)
+        }
+        Err(_) => Err(SearchError::Timeout(timeout)),
+    }
+}
+
+/// A search on its way: dropped before it finished, it cancels the statement on the server.
+struct InFlight {
+    cancel: Option<tokio_postgres::CancelToken>,
+    connection: Option<Object<history_store::DbManager>>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let Some(cancel) = self.cancel.take() else { return };
+        // The connection saw its statement dropped half way: it is not reused.
+        if let Some(connection) = self.connection.take() {
+            drop(Object::take(connection));
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                match cancel.cancel_query(tokio_postgres::NoTls).await {
+                    Ok(()) => tracing::info!("a search was cancelled on the database"),
+                    Err(error) => tracing::warn!(%error, "cannot cancel a search on the database"),
+                }
+            });
+        }
+    }
 }

@@ -70,7 +70,13 @@ async fn wrong_passwords_and_unknown_users_get_one_answer_and_empty_fields_are_r
         let refused = login(&server, name, "ann-pw").await;
         assert_eq!(refused.status(), 400, "{name:?}");
     }
-    let not_json = client().post(server.url("/api/auth/login")).body("user=ann").send().await.unwrap();
+    let not_json = client()
+        .post(server.url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .body("user=ann")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(not_json.status(), 400);
 
     let anonymous = client().get(server.url("/api/auth/me")).send().await.unwrap();
@@ -223,6 +229,7 @@ async fn every_login_attempt_is_an_audit_event_without_the_password() {
     // A password where the name should be, as a number: refused without quoting it.
     let odd = client()
         .post(format!("http://{address}/api/auth/login"))
+        .header("content-type", "application/json")
         .body(r#"{"username": "ann", "password": 271828182845}"#)
         .send()
         .await
@@ -291,4 +298,101 @@ async fn behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own() {
     assert_eq!(guess(&direct, "10.0.0.1", "a").await, 401);
     assert_eq!(guess(&direct, "10.0.0.2", "b").await, 401);
     assert_eq!(guess(&direct, "10.0.0.3", "c").await, 429);
+}
+
+/// Login CSRF: a form or a script on another site must not log its visitor into an account of the
+/// attacker's choosing. REST clients, which send no browser headers, keep working.
+#[tokio::test]
+async fn a_login_from_another_sites_page_or_not_as_json_is_refused_saying_why() {
+    let server = gateway(vec![]).await;
+    let host = server.address.to_string();
+    let body = json!({"username": "ann", "password": "ann-pw"}).to_string();
+    let attempt = |content_type: &'static str, headers: Vec<(&'static str, String)>| {
+        let mut request =
+            client().post(server.url("/api/auth/login")).header("content-type", content_type).body(body.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let cases: Vec<(&str, &str, Vec<(&str, String)>, u16, &str)> = vec![
+        // What a form of another site sends: a JSON text as text/plain, with the browser's headers.
+        (
+            "form of another site",
+            "text/plain",
+            vec![("sec-fetch-site", "cross-site".into())],
+            403,
+            "cross_site_request",
+        ),
+        (
+            "script of another site",
+            "application/json",
+            vec![("sec-fetch-site", "cross-site".into())],
+            403,
+            "cross_site_request",
+        ),
+        (
+            "a sibling subdomain",
+            "application/json",
+            vec![("sec-fetch-site", "same-site".into())],
+            403,
+            "cross_site_request",
+        ),
+        (
+            "an old browser on another site",
+            "application/json",
+            vec![("origin", "http://evil.example".into())],
+            403,
+            "cross_site_request",
+        ),
+        ("a sandboxed frame", "application/json", vec![("origin", "null".into())], 403, "cross_site_request"),
+        ("text/plain from a REST client", "text/plain", vec![], 415, "unsupported_media_type"),
+        ("a form encoding", "application/x-www-form-urlencoded", vec![], 415, "unsupported_media_type"),
+        (
+            "the platform's own page",
+            "application/json",
+            vec![("sec-fetch-site", "same-origin".into()), ("origin", format!("http://{host}"))],
+            200,
+            "",
+        ),
+        (
+            "an old browser on this site",
+            "application/json; charset=utf-8",
+            vec![("origin", format!("http://{host}"))],
+            200,
+            "",
+        ),
+        ("a REST client", "application/json", vec![], 200, ""),
+    ];
+    for (what, content_type, headers, status, code) in cases {
+        let response = attempt(content_type, headers).await.unwrap();
+        assert_eq!(response.status(), status, "{what}");
+        if status == 200 {
+            assert!(response.headers().contains_key("set-cookie"), "{what}: logged in");
+        } else {
+            assert!(!response.headers().contains_key("set-cookie"), "{what}: no session");
+            let error: ErrorBody = response.json().await.unwrap();
+            assert_eq!(error.code, code, "{what}");
+            assert!(
+                error.message.contains("another site") || error.message.contains("application/json"),
+                "{what}: says why: {}",
+                error.message
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_login_body_of_the_wrong_shape_names_the_field_and_never_its_value() {
+    let server = gateway(vec![]).await;
+    let send = |body: Value| client().post(server.url("/api/auth/login")).json(&body).send();
+    let wrong_type = send(json!({"username": "ann", "password": 981_274_665})).await.unwrap();
+    assert_eq!(wrong_type.status(), 400);
+    let error: ErrorBody = wrong_type.json().await.unwrap();
+    assert_eq!(error.field.as_deref(), Some("password"), "{error:?}");
+    assert!(!error.message.contains("981274665"), "the value is not quoted: {}", error.message);
+    let unknown = send(json!({"username": "ann", "password": "ann-pw", "remember": true})).await.unwrap();
+    assert_eq!(unknown.status(), 400);
+    let error: ErrorBody = unknown.json().await.unwrap();
+    assert!(error.message.contains("remember"), "{error:?}");
 }

@@ -9,12 +9,14 @@
 //!   named again starts the next parameter: `paramLabel==A;paramValue==1;paramLabel==B` asks for a
 //!   parameter A of value 1 and a parameter B.
 
+pub mod limits;
 pub mod selectors;
 
 use chrono::{DateTime, Utc};
 use common::rsql::value::{TypedValue, ValueError, ValueType};
 use common::rsql::{Comparison, Expr, Operator, ParseError, Span};
 
+use limits::{Limit, QueryLimits, TooLarge};
 use selectors::{Scope, Selector};
 
 /// A value bound to a `$n` parameter.
@@ -64,6 +66,8 @@ pub enum QueryError {
         operator: Operator,
         span: Span,
     },
+    /// The query asks more than one of its bounds allows.
+    TooLarge(TooLarge),
 }
 
 impl QueryError {
@@ -71,6 +75,7 @@ impl QueryError {
         match self {
             QueryError::Parse(error) => error.span,
             QueryError::Value(error) => error.span,
+            QueryError::TooLarge(error) => error.span,
             QueryError::UnknownSelector { span, .. }
             | QueryError::Unordered { span, .. }
             | QueryError::WildcardOrdering { span, .. } => *span,
@@ -78,51 +83,89 @@ impl QueryError {
     }
 }
 
-/// The condition of `q` over `jobs j`, its values starting at `$1`.
-pub fn condition(query: &Expr) -> Result<Sql, QueryError> {
+/// The condition of `q` over `jobs j`, its values starting at `$1`, if the query stays within
+/// `limits`.
+pub fn condition(query: &Expr, limits: &QueryLimits) -> Result<Sql, QueryError> {
+    check_comparisons(query, limits)?;
     let mut sql = Sql::default();
-    sql.text = expr(&mut sql, query)?;
+    sql.text = expr(&mut sql, query, limits)?;
     Ok(sql)
 }
 
-fn expr(sql: &mut Sql, query: &Expr) -> Result<String, QueryError> {
+/// Refuses a query of more comparisons than allowed, at the first one too many.
+fn check_comparisons(query: &Expr, limits: &QueryLimits) -> Result<(), QueryError> {
+    fn walk<'a>(query: &'a Expr, found: &mut Vec<&'a Comparison>) {
+        match query {
+            Expr::And { operands, .. } | Expr::Or { operands, .. } => operands.iter().for_each(|o| walk(o, found)),
+            Expr::Comparison(comparison) => found.push(comparison),
+        }
+    }
+    let mut comparisons = Vec::new();
+    walk(query, &mut comparisons);
+    match comparisons.get(limits.comparisons) {
+        Some(first_too_many) => Err(QueryError::TooLarge(TooLarge {
+            limit: Limit::Comparisons,
+            actual: comparisons.len(),
+            max: limits.comparisons,
+            span: first_too_many.span,
+        })),
+        None => Ok(()),
+    }
+}
+
+fn expr(sql: &mut Sql, query: &Expr, limits: &QueryLimits) -> Result<String, QueryError> {
     match query {
         Expr::Or { operands, .. } => {
-            let parts = operands.iter().map(|operand| expr(sql, operand)).collect::<Result<Vec<_>, _>>()?;
+            let parts = operands.iter().map(|operand| expr(sql, operand, limits)).collect::<Result<Vec<_>, _>>()?;
             Ok(format!("({})", parts.join(" OR ")))
         }
         Expr::And { operands, .. } => {
             let mut parts = Vec::new();
             let mut correlated: Vec<Vec<(&Comparison, &Selector)>> = Vec::new();
+            // The subqueries that Postgres joins for this AND: one per parameter or algorithm
+            // described, one per comparison on the statuses.
+            let mut subqueries = 0;
             for operand in operands {
                 match operand {
                     Expr::Comparison(comparison) => {
                         let selector = resolve(comparison)?;
-                        if matches!(selector.scope, Scope::Algorithm | Scope::Parameter) {
-                            let repeated = correlated
-                                .last()
-                                .is_none_or(|set| set.iter().any(|(_, known)| known.name == selector.name));
-                            if repeated {
-                                correlated.push(Vec::new());
+                        let starts_subquery = match selector.scope {
+                            Scope::Algorithm | Scope::Parameter => {
+                                let repeated = correlated
+                                    .last()
+                                    .is_none_or(|set| set.iter().any(|(_, known)| known.name == selector.name));
+                                if repeated {
+                                    correlated.push(Vec::new());
+                                }
+                                correlated.last_mut().into_iter().for_each(|set| set.push((comparison, selector)));
+                                repeated
                             }
-                            correlated.last_mut().into_iter().for_each(|set| set.push((comparison, selector)));
-                        } else {
-                            parts.push(comparison_sql(sql, comparison, selector)?);
+                            Scope::Status => true,
+                            Scope::Job => false,
+                        };
+                        if starts_subquery {
+                            subqueries += 1;
+                            limits
+                                .check(Limit::Subqueries, subqueries, comparison.span)
+                                .map_err(QueryError::TooLarge)?;
+                        }
+                        if !matches!(selector.scope, Scope::Algorithm | Scope::Parameter) {
+                            parts.push(comparison_sql(sql, comparison, selector, limits)?);
                         }
                     }
-                    other => parts.push(expr(sql, other)?),
+                    other => parts.push(expr(sql, other, limits)?),
                 }
             }
             for set in &correlated {
-                parts.push(algorithm_exists(sql, set)?);
+                parts.push(algorithm_exists(sql, set, limits)?);
             }
             Ok(format!("({})", parts.join(" AND ")))
         }
         Expr::Comparison(comparison) => {
             let selector = resolve(comparison)?;
             match selector.scope {
-                Scope::Algorithm | Scope::Parameter => algorithm_exists(sql, &[(comparison, selector)]),
-                Scope::Job | Scope::Status => comparison_sql(sql, comparison, selector),
+                Scope::Algorithm | Scope::Parameter => algorithm_exists(sql, &[(comparison, selector)], limits),
+                Scope::Job | Scope::Status => comparison_sql(sql, comparison, selector, limits),
             }
         }
     }
@@ -136,8 +179,20 @@ fn resolve(comparison: &Comparison) -> Result<&'static Selector, QueryError> {
 }
 
 /// The comparison's values in the selector's type, after checking that the operator fits.
-fn typed_values(comparison: &Comparison, selector: &Selector) -> Result<Vec<TypedValue>, QueryError> {
+fn typed_values(
+    comparison: &Comparison,
+    selector: &Selector,
+    limits: &QueryLimits,
+) -> Result<Vec<TypedValue>, QueryError> {
     let operator = comparison.operator;
+    if let Some(first_too_many) = comparison.arguments.get(limits.list_values) {
+        return Err(QueryError::TooLarge(TooLarge {
+            limit: Limit::ListValues,
+            actual: comparison.arguments.len(),
+            max: limits.list_values,
+            span: first_too_many.span,
+        }));
+    }
     if operator.is_ordering() && !selector.value_type.is_ordered() {
         return Err(QueryError::Unordered {
             operator,
@@ -160,8 +215,13 @@ fn typed_values(comparison: &Comparison, selector: &Selector) -> Result<Vec<Type
 }
 
 /// A comparison on a column of `jobs` or on the statuses.
-fn comparison_sql(sql: &mut Sql, comparison: &Comparison, selector: &Selector) -> Result<String, QueryError> {
-    let values = typed_values(comparison, selector)?;
+fn comparison_sql(
+    sql: &mut Sql,
+    comparison: &Comparison,
+    selector: &Selector,
+    limits: &QueryLimits,
+) -> Result<String, QueryError> {
+    let values = typed_values(comparison, selector, limits)?;
     Ok(match selector.scope {
         Scope::Status => status_sql(sql, comparison.operator, &values),
         _ => column_sql(sql, &format!("j.\"{}\"", selector.column), selector.list, comparison.operator, &values),
@@ -170,7 +230,11 @@ fn comparison_sql(sql: &mut Sql, comparison: &Comparison, selector: &Selector) -
 
 /// One `EXISTS` over the job's algorithms (and their parameters) for comparisons that must hold for
 /// the same algorithm and the same parameter.
-fn algorithm_exists(sql: &mut Sql, comparisons: &[(&Comparison, &Selector)]) -> Result<String, QueryError> {
+fn algorithm_exists(
+    sql: &mut Sql,
+    comparisons: &[(&Comparison, &Selector)],
+    limits: &QueryLimits,
+) -> Result<String, QueryError> {
     let on_parameters = comparisons.iter().any(|(_, s)| s.scope == Scope::Parameter);
     let on_algorithms = comparisons.iter().any(|(_, s)| s.scope == Scope::Algorithm);
     let from = match (on_algorithms, on_parameters) {
@@ -180,7 +244,7 @@ fn algorithm_exists(sql: &mut Sql, comparisons: &[(&Comparison, &Selector)]) -> 
     };
     let mut conditions = Vec::with_capacity(comparisons.len());
     for (comparison, selector) in comparisons {
-        let values = typed_values(comparison, selector)?;
+        let values = typed_values(comparison, selector, limits)?;
         let alias = if selector.scope == Scope::Parameter { "p" } else { "a" };
         let column = format!("{alias}.\"{}\"", selector.column);
         conditions.push(column_sql(sql, &column, selector.list, comparison.operator, &values));

@@ -156,12 +156,18 @@ pub fn jobs() -> Vec<Job> {
 
 /// The service on a fresh database holding [`jobs`].
 pub async fn server() -> TestServer {
+    server_with(&[]).await.0
+}
+
+/// The service over the fixtures in a database of its own, with `settings` besides, and that
+/// database.
+pub async fn server_with(settings: &[(&str, &str)]) -> (TestServer, TestDatabase) {
     let database = TestDatabase::create().await;
     let mut connection = database.connect().await;
     for job in jobs() {
         insert_job(&mut connection, &job).await;
     }
-    let env = service_kit::testing::test_env([("DATABASE_URL", database.url.as_str())]);
+    let env = service_kit::testing::test_env(settings.iter().copied().chain([("DATABASE_URL", database.url.as_str())]));
     let settings = job_history::Settings::from_env(&env).unwrap();
-    TestServer::start(|listener| job_history::run(settings, listener)).await
+    (TestServer::start(|listener| job_history::run(settings, listener)).await, database)
 }

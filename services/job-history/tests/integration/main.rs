@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "in a test, a broken expectation is a failure")]
 
 mod fixtures;
+mod limits;
 mod query;
 mod search;
 

@@ -2,7 +2,7 @@
 use job_history::query::{Bind, Sql, condition};
 
 fn sql(query: &str) -> Sql {
-    condition(&common::rsql::parse(query).unwrap()).unwrap()
+    condition(&common::rsql::parse(query).unwrap(), &Default::default()).unwrap()
 }
 
 #[test]
