@@ -285,3 +285,7 @@ stop_processes() {
     say "still running after 10 s, killing: ${pids[*]}"
     kill -KILL "${pids[@]}" 2>/dev/null || true
 }
+
+# The Kubernetes control plane (ensure_kube, start_kube, stop_kube) is in its own file.
+# shellcheck source=deploy/local/kube/kube.sh
+source "$(dirname "${BASH_SOURCE[0]}")/kube/kube.sh"
