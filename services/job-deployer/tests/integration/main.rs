@@ -6,6 +6,7 @@
 mod airflow;
 mod api_server;
 mod broker_down;
+mod cluster;
 mod deployments;
 mod fetch;
 mod fixtures;
