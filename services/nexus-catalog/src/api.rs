@@ -228,7 +228,8 @@ pub async fn get_version(
     let (repository, path_group, name, version) = path.into_inner();
     let refresh = refresh(params.0.refresh.as_deref())?;
     let group = group(&path_group);
-    let components = within(&state, state.catalog.job(&repository, group, &name, refresh)).await?;
+    let components =
+        within(&state, state.catalog.job_with_version(&repository, group, &name, &version, refresh)).await?;
     let detail = model::detail(&repository, &components, &version).ok_or_else(|| CatalogError::UnknownVersion {
         repository: repository.clone(),
         group: group.to_owned(),

@@ -9,7 +9,10 @@
 //! - the versions of a job: a search for its exact group and name, or the cached listing when
 //!   the search index does not have the job yet;
 //! - raw repositories have no group or version that Nexus' search could filter on, so they are
-//!   listed once and filtered here, as the local folder is.
+//!   listed once and filtered here, as the local folder is; so are searches that Nexus refuses (a
+//!   pattern starting with a wildcard, which Nexus 3.74+ answers with a 400);
+//! - the search index lags behind uploads: a version the listing knows and the search not yet is
+//!   added from the listing, so that a version the catalog showed always opens.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +41,12 @@ impl Filter {
         self.q.is_empty() && self.group.is_empty() && self.name.is_empty()
     }
 
+    /// A pattern or word that starts with a wildcard, which Nexus' search refuses (3.74+).
+    fn starts_with_wildcard(&self) -> bool {
+        let leading = |text: &str| text.starts_with(['*', '?']);
+        leading(&self.group) || leading(&self.name) || self.q.split_whitespace().any(leading)
+    }
+
     /// The catalog's own matching, for the sources Nexus' search cannot filter.
     fn matches(&self, job: &ArtifactSummary, versions: &[String]) -> bool {
         let pattern = |text: &str| WildMatch::new_case_insensitive(text);
@@ -54,8 +63,9 @@ impl Filter {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CatalogError {
     #[error("there is no repository {repository}")]
-    /// `none_visible`: Nexus shows the catalog no repository at all.
-    UnknownRepository { repository: String, none_visible: bool },
+    /// `none_visible`: Nexus shows the catalog no repository at all; `in_nexus`: Nexus, which hides
+    /// a repository from an account without the privilege to read it, rather than a folder.
+    UnknownRepository { repository: String, none_visible: bool, in_nexus: bool },
     #[error("there is no job {group}:{name} in {repository}")]
     UnknownArtifact { repository: String, group: String, name: String },
     #[error("{group}:{name} has no version {version} in {repository}")]
@@ -195,6 +205,7 @@ impl Catalog {
         repositories.iter().find(|r| r.name == name).cloned().ok_or_else(|| CatalogError::UnknownRepository {
             repository: name.to_owned(),
             none_visible: repositories.is_empty(),
+            in_nexus: matches!(self, Catalog::Nexus(_)),
         })
     }
 
@@ -208,7 +219,9 @@ impl Catalog {
         let repository = self.repository(repository, refresh).await?;
         match self {
             Catalog::Folder(folder) => Ok(Arc::new(folder.listing(&repository.name).await?.filtered(filter))),
-            Catalog::Nexus(nexus) if filter.is_empty() || repository.format == "raw" => {
+            Catalog::Nexus(nexus)
+                if filter.is_empty() || repository.format == "raw" || filter.starts_with_wildcard() =>
+            {
                 let listing = listing(nexus, repository, refresh).await?;
                 Ok(Arc::new(listing.filtered(filter)))
             }
@@ -253,9 +266,9 @@ impl Catalog {
                 })
                 .await?;
                 match nexus.listings.get(&repository.name).await {
-                    // Not in the search index yet, but in the listing the user clicked it in.
-                    Some(listing) if found.is_empty() => Arc::new(listing.job(group, name)),
-                    _ => found,
+                    // Versions not in the search index yet, but in the listing the user clicked in.
+                    Some(listing) => Arc::new(with_unindexed(&found, listing.job(group, name))),
+                    None => found,
                 }
             }
         };
@@ -270,6 +283,35 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// One job's components, among which `version` if the catalog can find it: a version that the
+    /// search index does not have yet is looked for in the whole repository's listing.
+    pub async fn job_with_version(
+        &self,
+        repository: &str,
+        group: &str,
+        name: &str,
+        version: &str,
+        refresh: bool,
+    ) -> Result<Arc<Vec<Component>>, CatalogError> {
+        let components = self.job(repository, group, name, refresh).await?;
+        let Catalog::Nexus(nexus) = self else { return Ok(components) };
+        if model::detail(repository, &components, version).is_some() {
+            return Ok(components);
+        }
+        let repository = self.repository(repository, false).await?;
+        let listing = listing(nexus, repository, false).await?;
+        Ok(Arc::new(with_unindexed(&components, listing.job(group, name))))
+    }
+}
+
+/// `found` with the versions of `listed` that it lacks.
+fn with_unindexed(found: &[Component], listed: Vec<Component>) -> Vec<Component> {
+    let mut all = found.to_vec();
+    all.extend(listed.into_iter().filter(|c| !found.iter().any(|known| known.version == c.version)));
+    all
+}
+
 /// The whole repository, from `/v1/components`.
 async fn listing(
     nexus: &Arc<CachedNexus>,
@@ -281,9 +323,11 @@ async fn listing(
         match source.nexus.components(&repository).await {
             Ok(components) => Ok(Arc::new(Listing::new(components))),
             // Listed a moment ago, gone now.
-            Err(NexusError::NotFound) => {
-                Err(CatalogError::UnknownRepository { repository: repository.name, none_visible: false })
-            }
+            Err(NexusError::NotFound) => Err(CatalogError::UnknownRepository {
+                repository: repository.name,
+                none_visible: false,
+                in_nexus: true,
+            }),
             Err(error) => Err(error.into()),
         }
     })

@@ -27,11 +27,19 @@ impl ApiError {
             ApiError::Catalog(error) => error,
         };
         match error {
-            CatalogError::UnknownRepository { repository, none_visible: true } => ErrorBody::new(
+            CatalogError::UnknownRepository { repository, none_visible: true, .. } => ErrorBody::new(
                 "unknown_repository",
                 format!(
                     "there is no repository {repository}: Nexus shows the catalog no repository at all, so its \
                      account may lack read privileges"
+                ),
+            ),
+            // Nexus hides a repository from an account that may not read it: say so.
+            CatalogError::UnknownRepository { repository, in_nexus: true, .. } => ErrorBody::new(
+                "unknown_repository",
+                format!(
+                    "Nexus shows the catalog no repository {repository}: it does not exist, or the catalog's \
+                     account lacks the privilege to read it (nx-repository-view-<format>-{repository}-read)"
                 ),
             ),
             CatalogError::UnknownRepository { .. } => ErrorBody::new("unknown_repository", error.to_string()),

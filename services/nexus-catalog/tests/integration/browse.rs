@@ -152,7 +152,10 @@ async fn a_user_browses_a_repository_and_picks_a_version() {
     );
     let (status, error) = get(&server, "/v1/repositories/snapshots/artifacts").await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_repository")));
-    assert_eq!(error["message"], "there is no repository snapshots");
+    assert!(
+        error["message"].as_str().unwrap().starts_with("Nexus shows the catalog no repository snapshots"),
+        "{error}"
+    );
 
     // Bad parameters say which and why.
     for (query, field) in [
@@ -194,8 +197,11 @@ async fn a_search_asks_nexus_search_and_new_uploads_show_after_a_refresh() {
     assert_eq!(jobs(&cached), ["com.acme.etl:sales@2.0-SNAPSHOT (5)"], "cached for the TTL");
     let (_, refreshed) = get(&server, "/v1/repositories/releases/artifacts?limit=1&refresh=true").await;
     assert_eq!(jobs(&refreshed), ["com.acme.etl:sales@2.0 (6)"]);
+    // Not in the search index yet, but shown as the latest: the versions list has it, and it opens.
     let (_, versions) = get(&server, "/v1/repositories/releases/artifacts/com.acme.etl/sales/versions").await;
-    assert_eq!(versions["versions"][0]["version"], "2.0-SNAPSHOT", "not in the search index yet");
+    assert_eq!(versions["versions"][0]["version"], "2.0", "{versions}");
+    let (status, detail) = get(&server, "/v1/repositories/releases/artifacts/com.acme.etl/sales/versions/2.0").await;
+    assert_eq!((status, detail["toRun"]["version"].as_str()), (StatusCode::OK, Some("2.0")), "{detail}");
     // A job that only the listing knows yet is still found from it.
     let mut new_job = maven_component("com.acme.etl", "returns", "0.1", "2024-04-01T09:00:00.000+00:00");
     new_job.indexed = false;
@@ -327,5 +333,40 @@ async fn concurrent_callers_share_fetches_and_nexus_sees_few_at_once() {
     assert!(answers.iter().all(|(status, _)| *status == StatusCode::OK));
     assert_eq!(count(&nexus, "search"), 8);
     assert_eq!(nexus.max_in_flight(), 2, "NEXUS_CATALOG_NEXUS_CONCURRENCY bounds what Nexus sees");
+    server.stop().await;
+}
+
+/// What the catalog page meets: a name pattern starting with a wildcard (which Nexus 3.74+ refuses
+/// with a 400), a version page opened from a listing the cache has forgotten while the search index
+/// still lags, and a repository hidden from the catalog's account.
+#[actix_web::test]
+async fn leading_wildcards_lagging_versions_and_hidden_repositories_have_answers() {
+    let nexus = NexusStandIn::start(100);
+    nexus.add_repository(releases());
+    let server = catalog(&[("NEXUS_CATALOG_NEXUS_URL", &nexus.url()), ("NEXUS_CATALOG_CACHE_TTL_SECS", "1")]).await;
+
+    let (status, page) = get(&server, "/v1/repositories/releases/artifacts?name=*les").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(jobs(&page), ["com.acme.etl:sales@2.0-SNAPSHOT (5)"]);
+    let (status, page) = get(&server, "/v1/repositories/releases/artifacts?q=*tock").await;
+    assert_eq!((status, jobs(&page)), (StatusCode::OK, vec!["com.acme.etl:stock@1.0 (1)".to_owned()]), "{page}");
+    assert_eq!(count(&nexus, "search"), 0, "Nexus' search was not asked what it refuses");
+
+    let mut upload = maven_component("com.acme.etl", "stock", "1.1", "2024-04-01T09:00:00.000+00:00");
+    upload.indexed = false;
+    nexus.upload("releases", upload);
+    let (_, page) = get(&server, "/v1/repositories/releases/artifacts?refresh=true&name=stock").await;
+    assert_eq!(jobs(&page), ["com.acme.etl:stock@1.0 (1)"], "a search asks the index, which lags");
+    let (_, listed) = get(&server, "/v1/repositories/releases/artifacts?refresh=true&limit=2").await;
+    assert_eq!(jobs(&listed)[1], "com.acme.etl:stock@1.1 (2)", "the listing reads the database");
+    // The listing is forgotten before the user presses the version.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, detail) = get(&server, "/v1/repositories/releases/artifacts/com.acme.etl/stock/versions/1.1").await;
+    assert_eq!((status, detail["toRun"]["version"].as_str()), (StatusCode::OK, Some("1.1")), "{detail}");
+
+    let (status, error) = get(&server, "/v1/repositories/secret-releases/artifacts").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["code"], "unknown_repository");
+    assert!(error["message"].as_str().unwrap().contains("privilege"), "{error}");
     server.stop().await;
 }

@@ -9,7 +9,9 @@
 //!   calls without privileges do; wrong credentials are 401;
 //! - older servers repeat `blobCreated` and `lastDownloaded` in assets; `group` may be null or "";
 //!   `path` may start with `/`; `downloadUrl` is not percent-encoded;
-//! - the search index lags behind uploads: a component not yet indexed is in `components` only.
+//! - the search index lags behind uploads: a component not yet indexed is in `components` only;
+//! - a search whose `group`, `name`, `version` or `q` starts with a wildcard is a 400 (3.74+,
+//!   whose search refuses leading wildcards).
 //!
 //! A test also makes it slow, failing or refusing for a number of requests, and reads which
 //! requests it received and how many were in flight at once.
@@ -227,6 +229,13 @@ impl NexusStandIn {
                 };
                 let repository = state.repositories.iter().find(|r| r.name == name);
                 let search = endpoint == "search";
+                let leading_wildcard = ["group", "name", "version", "q"]
+                    .iter()
+                    .filter_map(|field| param(field))
+                    .any(|value| value.split_whitespace().any(|word| word.starts_with(['*', '?'])));
+                if search && leading_wildcard {
+                    return HttpResponse::BadRequest().finish();
+                }
                 let components: Vec<&StandInComponent> = match repository {
                     None if !search => return HttpResponse::NotFound().finish(),
                     None => Vec::new(),
