@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod settings;
 pub mod throttle;
 pub mod tokens;
+pub mod web_ui;
 
 use std::net::TcpListener;
 
@@ -115,11 +116,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
             );
         }
         if let Some(dir) = &ui_dir {
-            config.service(
-                actix_files::Files::new("/", dir)
-                    .index_file("index.html")
-                    .default_handler(web::to(service_kit::error::not_found)),
-            );
+            web_ui::configure(config, dir);
         }
     })?)
 }

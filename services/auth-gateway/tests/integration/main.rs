@@ -6,6 +6,7 @@ mod file_login;
 mod ldap_login;
 mod proxy;
 mod slapd;
+mod web_ui;
 
 use serde_json::json;
 use service_kit::testing::{TestKeys, TestServer, client, test_env};
