@@ -18,10 +18,12 @@ ensure_tansu
 ensure_diesel_cli
 ensure_python_tools
 ensure_slapd
+ensure_kube
 drop_test_databases
 
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-test.XXXXXX")
 cleanup() {
+    stop_kube
     [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID"
     rm -rf "$STACK_DIR"
     drop_test_databases
@@ -33,6 +35,8 @@ start_broker "$STACK_DIR" "$KAFKA_PORT"
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export TEST_POSTGRES_URL="$POSTGRES_URL_BASE"
 say "broker on $KAFKA_BROKERS, Postgres at $TEST_POSTGRES_URL"
+# The Kubernetes control plane (kwok's nodes): the tests read KUBECONFIG_ADMIN.
+start_kube "$STACK_DIR"
 
 say "checking formatting and lints"
 cargo fmt --all --check

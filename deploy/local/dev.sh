@@ -12,6 +12,13 @@
 # Settings: DEV_PORT_OFFSET (added to every service's default port), KAFKA_PORT (default 9092),
 # DEV_DATA_DIR (default ~/.local/share/job-orchestrator/dev), DEV_USER and DEV_PASSWORD (default dev;
 # used only when the users file is made), LOG_FORMAT (default compact), RUST_LOG.
+#
+# DEV_KUBERNETES=1 runs deployments "on Kubernetes" instead: a control plane started here
+# (deploy/local/kube: etcd, kube-apiserver, controller-manager, scheduler, built from source the
+# first time, about 10 minutes) with kwok playing the nodes, so that no container really runs (a
+# pod ends as its image says, see deploy/local/kube/stages.yaml), and the deployer in its
+# Kubernetes runtime as the ServiceAccount of deploy/kubernetes/job-deployer-rbac.yaml in the
+# namespace job-orchestrator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=deploy/local/stack.sh
@@ -34,6 +41,8 @@ ensure_curl
 ensure_unzip
 ensure_postgres
 ensure_tansu
+DEV_KUBERNETES=${DEV_KUBERNETES:-0}
+[ "$DEV_KUBERNETES" != 1 ] || ensure_kube
 say "building the services"
 cargo build --workspace --bins
 
@@ -45,6 +54,7 @@ cleanup() {
     trap - EXIT
     say "stopping the platform"
     stop_processes "${PIDS[@]}"
+    stop_kube
     [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID"
     rm -rf "$STACK_DIR"
     say "stopped"
@@ -71,6 +81,30 @@ export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export DATABASE_URL="$POSTGRES_URL_BASE/job_orchestrator_dev"
 export LOG_FORMAT=${LOG_FORMAT:-compact}
 start_broker "$STACK_DIR" "$KAFKA_PORT"
+SAMPLE_DEPLOYMENT=$DEV_DATA_DIR/samples/hello.json
+SAMPLE_RUNS="every 20 s, as local processes"
+RUNTIME="Deployments   $JOB_DEPLOYER_LOCAL_DIR (the deployer's local runtime)"
+if [ "$DEV_KUBERNETES" = 1 ]; then
+    start_kube "$STACK_DIR"
+    kube_deployer_namespace job-orchestrator "$STACK_DIR/kube/job-deployer.kubeconfig"
+    export JOB_DEPLOYER_RUNTIME=kubernetes JOB_DEPLOYER_NAMESPACE=job-orchestrator
+    export KUBECONFIG="$STACK_DIR/kube/job-deployer.kubeconfig"
+    # Kubernetes fires a CronJob at most once a minute and downloads over HTTP(S): the same sample
+    # every minute, from a Nexus URL that kwok never fetches (no container runs).
+    SAMPLE_DEPLOYMENT=$DEV_DATA_DIR/samples/hello-kubernetes.json
+    python3 - "$DEV_DATA_DIR/samples/hello.json" "$SAMPLE_DEPLOYMENT" <<'PY'
+import json, sys
+deployment = json.load(open(sys.argv[1]))
+deployment["schedule"]["cron"] = "* * * * *"
+deployment["resource"]["downloadUrl"] = "https://nexus.invalid/repository/samples/" + deployment["resource"]["path"]
+json.dump(deployment, open(sys.argv[2], "w"), indent=2)
+PY
+    SAMPLE_RUNS="every minute, on Kubernetes"
+    RUNTIME="Kubernetes    $KUBE_VERSION, pods run by kwok (no container runs; deploy/local/kube/stages.yaml), the
+                deployer as the ServiceAccount job-deployer of the namespace job-orchestrator; watch it with
+                  KUBECONFIG=$KUBECONFIG_ADMIN \\
+                  $KUBECTL -n job-orchestrator get cronjobs,jobs,pods"
+fi
 
 for entry in "${SERVICES[@]}"; do
     IFS=: read -r name port prefix <<<"$entry"
@@ -113,10 +147,10 @@ Job Orchestrator is up, with its embedded defaults.
   Sample job    $gateway/api/catalog/repositories/samples/artifacts/org.example/hello/versions
                 lists the versions of deploy/local/samples/hello in the catalog ($NEXUS_CATALOG_FOLDER);
                 curl -X POST -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
-                  -d @$DEV_DATA_DIR/samples/hello.json $gateway/api/deployments
-                deploys its version 1.1 (every 20 s, as local processes); then see
+                  -d @$SAMPLE_DEPLOYMENT $gateway/api/deployments
+                deploys its version 1.1 ($SAMPLE_RUNS); then see
                   $gateway/api/deployments/hello/runs and .../logs
-  Deployments   $JOB_DEPLOYER_LOCAL_DIR (the deployer's local runtime)
+  $RUNTIME
   Broker        127.0.0.1:$KAFKA_PORT (tansu, in memory)
   Postgres      $DATABASE_URL
   Logs          $STACK_DIR/*.log

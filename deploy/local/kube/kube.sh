@@ -168,28 +168,27 @@ YAML
     say "Kubernetes $KUBE_VERSION ready in $((SECONDS - started)) s at $api (kubeconfig $KUBECONFIG_ADMIN, logs in $dir/logs)"
 }
 
-# Stops what start_kube started (the controllers first, the storage last) and removes its folder.
+# Stops what start_kube started (etcd, the storage, last: the others stop in about 3 s, together)
+# and removes its folder.
 stop_kube() {
     [ -n "${KUBE_DIR:-}" ] || return 0
-    local count=${#KUBE_PIDS[@]}
-    [ "$count" -le 2 ] || stop_processes "${KUBE_PIDS[@]:2}"
-    [ "$count" -le 1 ] || stop_processes "${KUBE_PIDS[1]}"
-    [ "$count" -le 0 ] || stop_processes "${KUBE_PIDS[0]}"
+    [ ${#KUBE_PIDS[@]} -le 1 ] || stop_processes "${KUBE_PIDS[@]:1}"
+    [ ${#KUBE_PIDS[@]} -eq 0 ] || stop_processes "${KUBE_PIDS[0]}"
     rm -rf "$KUBE_DIR"
     KUBE_PIDS=()
     KUBE_DIR=
 }
 
 # Namespace $1 with the deployer's ServiceAccount, Role and RoleBinding from
-# deploy/kubernetes/job-deployer-rbac.yaml (its namespace replaced by $1), and kubeconfig $2 that
+# deploy/kubernetes/job-deployer-rbac.yaml, and kubeconfig $2 that
 # acts as that ServiceAccount in $1, with a token minted for it (valid 30 days: the cluster goes
 # with the stack anyway).
 kube_deployer_namespace() {
     local namespace=$1 file=$2 token server ca
     local kubectl=("$KUBECTL" --kubeconfig "$KUBECONFIG_ADMIN")
     "${kubectl[@]}" create namespace "$namespace" >/dev/null || die "cannot create the namespace $namespace"
-    sed "s/^\( *namespace:\) job-orchestrator\$/\1 $namespace/" "$KUBE_SRC_DIR/../../kubernetes/job-deployer-rbac.yaml" |
-        "${kubectl[@]}" apply -f - >/dev/null || die "cannot apply the deployer's RBAC in $namespace"
+    "${kubectl[@]}" -n "$namespace" apply -f "$KUBE_SRC_DIR/../../kubernetes/job-deployer-rbac.yaml" >/dev/null ||
+        die "cannot apply the deployer's RBAC in $namespace"
     token=$("${kubectl[@]}" -n "$namespace" create token job-deployer --duration 720h) ||
         die "cannot mint a token for the deployer's ServiceAccount"
     server=$("${kubectl[@]}" config view -o jsonpath='{.clusters[0].cluster.server}')
