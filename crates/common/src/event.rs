@@ -11,6 +11,13 @@ use crate::time::Instant;
 /// The only `schemaVersion` this code reads and writes.
 pub const SCHEMA_VERSION: u64 = 1;
 
+/// The longest text the history stores in one field of an event, in bytes. Text fields are indexed
+/// with the job id (`(field, job_id)`), and a b-tree index entry holds at most 2704 bytes: with a
+/// job id of up to 255 characters (1020 bytes), 1500 leaves room. The consumer refuses a longer
+/// value (it would make Postgres refuse the whole batch); the deployer refuses to deploy one (a
+/// description, a variable's value, an argument), so that no run's events are refused.
+pub const MAX_TEXT_BYTES: usize = 1500;
+
 /// One fact about one job run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -2,11 +2,10 @@
 
 use common::event::{JobEvent, SCHEMA_VERSION};
 
-/// The longest text the history stores in one field, in bytes. Text fields are indexed with the job
-/// id (`(field, job_id)`), and a b-tree index entry holds at most 2704 bytes: with a job id of up to
-/// 255 characters (1020 bytes), 1500 leaves room. A longer value would make Postgres refuse the
-/// whole batch, again at every retry; it is refused here instead, with the field named.
-pub const MAX_TEXT_BYTES: usize = 1500;
+/// The longest text the history stores in one field, in bytes (the platform's one limit, which the
+/// deployer also checks). A longer value would make Postgres refuse the whole batch, again at every
+/// retry; it is refused here instead, with the field named.
+pub use common::event::MAX_TEXT_BYTES;
 
 /// Why a message is not an event the history can hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
