@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace against real servers: formatting and lints, the dev
 # command end to end, then the test suite against the machine's Postgres (tests create their own
-# databases) and a Kafka-compatible broker started here for the run. Installs what is missing
-# (cargo-nextest, tansu, diesel_cli, Debian packages (slapd for the LDAP tests), Airflow and the Kubernetes schemas in Python
+# databases) and an Apache Kafka broker started here for the run. Installs what is missing
+# (cargo-nextest, Kafka's jars, diesel_cli, Debian packages (slapd for the LDAP tests), Airflow and the Kubernetes schemas in Python
 # virtualenvs) and cleans up after itself, test databases
 # included. Arguments go to
 # `cargo nextest run`.
@@ -14,7 +14,7 @@ source deploy/local/stack.sh
 ensure_curl
 ensure_postgres
 ensure_nextest
-ensure_tansu
+ensure_kafka
 ensure_diesel_cli
 ensure_python_tools
 ensure_slapd

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts the whole platform on this machine with its embedded defaults: the five services, a
-# Kafka-compatible broker (tansu, in memory) and a database in the local Postgres. It installs what
-# is missing, prints where to point a browser and a REST client, and stops everything on Ctrl-C.
+# Starts the whole platform on this machine with its embedded defaults: the five services, an
+# Apache Kafka broker (single node, its data in the stack's temporary folder) and a database in the
+# local Postgres. It installs what is missing, prints where to point a browser and a REST client,
+# and stops everything on Ctrl-C.
 #
 # The job deployer runs deployments as local processes (its local runtime), keeping them, their runs
 # and logs under DEV_DATA_DIR, so that they outlive a restart. The catalog reads a local folder there
@@ -40,7 +41,7 @@ SERVICES=(
 ensure_curl
 ensure_unzip
 ensure_postgres
-ensure_tansu
+ensure_kafka
 DEV_KUBERNETES=${DEV_KUBERNETES:-0}
 [ "$DEV_KUBERNETES" != 1 ] || ensure_kube
 say "building the services"
@@ -151,7 +152,7 @@ Job Orchestrator is up, with its embedded defaults.
                 deploys its version 1.1 ($SAMPLE_RUNS); then see
                   $gateway/api/deployments/hello/runs and .../logs
   $RUNTIME
-  Broker        127.0.0.1:$KAFKA_PORT (tansu, in memory)
+  Broker        127.0.0.1:$KAFKA_PORT (Apache Kafka $KAFKA_VERSION, one KRaft node)
   Postgres      $DATABASE_URL
   Logs          $STACK_DIR/*.log
 Press Ctrl-C to stop everything.

@@ -3,7 +3,6 @@
 # missing, start servers on 127.0.0.1 under a temporary directory, and stop them again.
 # Source it; it defines functions only.
 
-TANSU_VERSION=0.6.0
 POSTGRES_URL_BASE=${POSTGRES_URL_BASE:-postgres://postgres@127.0.0.1:5432}
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -184,16 +183,26 @@ drop_test_databases() {
     done
 }
 
-# A Kafka-compatible broker written in Rust; Apache Kafka itself cannot be downloaded here.
-# `dynostore` gives it in-memory storage; `--locked` keeps the build to the versions it was tested with.
-ensure_tansu() {
-    if command -v tansu >/dev/null && tansu --version 2>/dev/null | grep -qF "$TANSU_VERSION"; then
-        return
-    fi
-    say "installing the tansu broker $TANSU_VERSION (12 to 20 minutes, once)"
-    local started=$SECONDS
-    cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore
-    say "tansu installed in $((SECONDS - started)) s"
+# Apache Kafka's broker (deploy/local/kafka/broker.sh runs it) with the machine's Java 17: its jars
+# and what they need at run time, resolved from Maven Central by deploy/local/kafka/pom.xml and copied
+# into ~/.cache/job-orchestrator/kafka-<version>/libs, once (again when the pom changes).
+KAFKA_DIR=$(realpath "$(dirname "${BASH_SOURCE[0]}")/kafka")
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_DIR/pom.xml")
+KAFKA_LIBS=${XDG_CACHE_HOME:-$HOME/.cache}/job-orchestrator/kafka-$KAFKA_VERSION/libs
+ensure_kafka() {
+    local pom_sum started=$SECONDS
+    pom_sum=$(sha256sum <"$KAFKA_DIR/pom.xml")
+    [ "$(cat "$KAFKA_LIBS/.pom-sha256" 2>/dev/null)" = "$pom_sum" ] && return
+    command -v java >/dev/null || apt_install openjdk-17-jre-headless
+    command -v mvn >/dev/null || apt_install maven
+    say "installing Apache Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIBS (under a minute, once)"
+    rm -rf "$KAFKA_LIBS"
+    mkdir -p "$KAFKA_LIBS"
+    mvn -B -q -f "$KAFKA_DIR/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$KAFKA_LIBS" >"$KAFKA_LIBS.log" 2>&1 ||
+        { cat "$KAFKA_LIBS.log" >&2; die "Maven could not resolve Apache Kafka's jars"; }
+    echo "$pom_sum" >"$KAFKA_LIBS/.pom-sha256"
+    say "Kafka installed in $((SECONDS - started)) s"
 }
 
 # Postgres on 127.0.0.1:5432 with trust authentication: the machine's own, started if it is stopped,
@@ -258,17 +267,24 @@ wait_for_port() {
     return 1
 }
 
-# Starts the broker on port $2 with its log under directory $1; sets BROKER_PID.
+# Starts Apache Kafka on port $2 with its data, configuration and log (broker.log) under directory
+# $1, and waits until it serves: its port open and its log saying that it started, which it says
+# once the controller has admitted the broker. Sets BROKER_PID (the java process: SIGTERM stops it).
 start_broker() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 started=$SECONDS
     port_is_free "$port" || die "port $port is taken: set KAFKA_PORT to another"
-    tansu broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
-        --storage-engine memory://tansu/ >"$dir/broker.log" 2>&1 &
+    "$KAFKA_DIR/broker.sh" "$dir/kafka" "$port" >"$dir/broker.log" 2>&1 &
     BROKER_PID=$!
-    wait_for_port "$port" "the broker" "$BROKER_PID" || {
-        tail -n 20 "$dir/broker.log" >&2
-        die "the broker does not listen on 127.0.0.1:$port"
-    }
+    for _ in $(seq 1 300); do
+        if ! port_is_free "$port" && grep -q 'Kafka Server started' "$dir/broker.log"; then
+            say "Kafka $KAFKA_VERSION ready on 127.0.0.1:$port in $((SECONDS - started)) s"
+            return 0
+        fi
+        kill -0 "$BROKER_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    tail -n 30 "$dir/broker.log" >&2
+    die "the broker does not serve on 127.0.0.1:$port (its log: $dir/broker.log)"
 }
 
 # Sends SIGTERM to the given processes, waits up to 10 s, then kills what is left.

@@ -2,6 +2,7 @@
 //! is dropped, counted and logged), `/readyz` and the metrics say so; once a broker answers on the
 //! address, what waited is delivered.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -22,23 +23,31 @@ fn free_port() -> u16 {
     panic!("no free port");
 }
 
-/// A tansu broker on `port`, in memory.
-fn broker(port: u16) -> Child {
-    let url = format!("tcp://127.0.0.1:{port}");
-    Command::new("tansu")
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-            "--storage-engine",
-            "memory://tansu/",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tansu: run the tests through tests/run.sh, which installs it")
+/// Apache Kafka on `port` as the test stack runs it, with its data and log (broker.log) in `dir`;
+/// stopped (SIGTERM, then waited for) when dropped.
+struct Broker(Child);
+
+impl Broker {
+    fn start(dir: &Path, port: u16) -> Broker {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/local/kafka/broker.sh");
+        let log = std::fs::File::create(dir.join("broker.log")).unwrap();
+        let child = Command::new(script)
+            .arg(dir.join("kafka"))
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("deploy/local/kafka/broker.sh: run the tests through tests/run.sh, which installs Kafka");
+        Broker(child)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
 }
 
 fn metric(text: &str, name: &str) -> f64 {
@@ -97,10 +106,10 @@ async fn with_the_broker_away_runs_go_on_and_their_events_wait() {
     assert_eq!(metric(&metrics, "job_events_waiting"), 3.0);
     assert_eq!(metric(&metrics, "job_events_dropped_total"), 1.0);
 
-    // A broker comes: the three events that waited go out, in order.
-    let mut tansu = broker(port);
+    // A broker comes (Kafka takes some seconds to start): the three events that waited go out, in order.
+    let broker = Broker::start(&work, port);
     let mut delivered = 0.0;
-    for _ in 0..200 {
+    for _ in 0..300 {
         delivered = metric(&server.get("/metrics").await.text().await.unwrap(), "job_events_published_total");
         if delivered == 3.0 {
             break;
@@ -115,7 +124,6 @@ async fn with_the_broker_away_runs_go_on_and_their_events_wait() {
     assert_eq!(statuses, ["SCHEDULED", "INIT", "EXECUTING"]);
 
     server.stop().await;
-    tansu.kill().unwrap();
-    tansu.wait().unwrap();
+    drop(broker);
     std::fs::remove_dir_all(&work).unwrap();
 }

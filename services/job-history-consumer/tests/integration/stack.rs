@@ -12,7 +12,7 @@ use history_store::schema::{job_status_history, jobs};
 use history_store::testing::TestDatabase;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -69,19 +69,22 @@ impl Stack {
 
     /// Publishes events keyed by job, as producers do.
     pub async fn publish(&self, events: &[JobEvent]) {
-        let messages: Vec<(Vec<u8>, Option<Vec<u8>>)> =
-            events.iter().map(|e| (e.job_id.clone().into_bytes(), Some(e.to_json().unwrap()))).collect();
-        self.publish_raw(&messages).await;
+        self.publish_raw(&keyed(events)).await;
+    }
+
+    /// Publishes events keyed by job in one record batch per partition: the producer waits a second
+    /// for more before sending (lingers), and sends all it holds then in one go.
+    pub async fn publish_in_one_batch(&self, events: &[JobEvent]) {
+        self.publish_with(config().set("enable.idempotence", "true").set("linger.ms", "1000"), &keyed(events)).await;
     }
 
     /// Publishes any key and value (a missing value is a message without one).
     pub async fn publish_raw(&self, messages: &[(Vec<u8>, Option<Vec<u8>>)]) {
-        // One message per record batch: tansu 0.6's in-memory storage serves a fetch only from the
-        // start of a batch (it returns the batches at or after the offset asked), so a consumer
-        // resuming from a committed offset inside a batch would receive nothing. Real Kafka serves
-        // the batch holding the offset; producers elsewhere need no such setting.
-        let producer: FutureProducer =
-            config().set("enable.idempotence", "true").set("batch.num.messages", "1").create().unwrap();
+        self.publish_with(config().set("enable.idempotence", "true"), messages).await;
+    }
+
+    async fn publish_with(&self, producer: &ClientConfig, messages: &[(Vec<u8>, Option<Vec<u8>>)]) {
+        let producer: FutureProducer = producer.create().unwrap();
         let mut deliveries = Vec::new();
         for (key, value) in messages {
             let mut record = FutureRecord::<[u8], [u8]>::to(&self.topic)
@@ -110,6 +113,15 @@ impl Stack {
         committed.elements().iter().map(|e| if let Offset::Offset(o) = e.offset() { o } else { 0 }).sum()
     }
 
+    /// Commits `offset` of partition 0 for the group, as a member that applied what lies before it
+    /// would have.
+    pub async fn commit(&self, offset: i64) {
+        let member: BaseConsumer = config().set("group.id", &self.group).create().unwrap();
+        let mut partitions = TopicPartitionList::new();
+        partitions.add_partition_offset(&self.topic, 0, Offset::Offset(offset)).unwrap();
+        tokio::task::spawn_blocking(move || member.commit(&partitions, CommitMode::Sync).unwrap()).await.unwrap();
+    }
+
     /// A reader of the dead-letter topic from its start, outside the consumer's group.
     pub fn dead_letter_reader(&self) -> StreamConsumer {
         let reader: StreamConsumer = config()
@@ -130,6 +142,10 @@ impl Stack {
     pub async fn history(&self) -> Vec<Job> {
         history_of(&self.database).await
     }
+}
+
+fn keyed(events: &[JobEvent]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    events.iter().map(|e| (e.job_id.clone().into_bytes(), Some(e.to_json().unwrap()))).collect()
 }
 
 pub async fn history_of(database: &TestDatabase) -> Vec<Job> {

@@ -1,5 +1,5 @@
-//! The consumer as a process, fed through the broker: bad messages, a crash, a database outage and
-//! a group of two.
+//! The consumer as a process, fed through the broker: bad messages, a crash, a resumption inside a
+//! record batch, a database outage and a group of two.
 
 use std::time::Duration;
 
@@ -140,6 +140,25 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice() 
     wait_for_progress(&stack, 6000, events.len() as i64, Duration::from_secs(120)).await;
     assert_eq!(stack.history().await, expected_history(&events).await);
     second.signal_and_wait("TERM").await;
+}
+
+#[tokio::test]
+async fn a_consumer_resuming_inside_a_record_batch_applies_the_rest_of_it() {
+    // Events of 60 jobs sent in one go on one partition: one record batch. The group's committed
+    // offset lies inside it, in the middle of a job's run, as a member that applied the first
+    // events of a batch and stopped would leave it.
+    let stack = Stack::new(1).await;
+    let events = runs(0..60);
+    stack.publish_in_one_batch(&events).await;
+    let resume_at = 133;
+    stack.commit(resume_at as i64).await;
+
+    let consumer = start(&stack.env()).await;
+    let statuses = events[resume_at..].iter().filter(|e| e.status.is_some()).count();
+    wait_for_progress(&stack, statuses as i64, events.len() as i64, Duration::from_secs(60)).await;
+    // Exactly what follows the committed offset was applied: nothing before it, nothing lost.
+    assert_eq!(stack.history().await, expected_history(&events[resume_at..]).await);
+    consumer.signal_and_wait("TERM").await;
 }
 
 #[tokio::test]
