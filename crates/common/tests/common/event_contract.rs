@@ -3,7 +3,6 @@
 //! event the type and the schema give the same verdict. If either changes alone, this fails.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use common::event::JobEvent;
 use common::job::{ExitStatus, JobStatus};
@@ -69,21 +68,34 @@ fn complete_event() -> Value {
     })
 }
 
+/// The contract's page in the repository: the schema it names is the one built into the crate.
+const CONTRACT: &str = include_str!("../../../../docs/contracts/job-events.md");
+
 #[test]
-fn the_vendored_schema_is_the_shared_contract() {
-    // The crate carries a copy so that it builds on its own; the contract lives in shared/.
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/contracts/job-event.v1.schema.json");
-    // A checkout without shared/ beside it (a plain GitLab clone) opts out explicitly.
-    if std::env::var_os("SKIP_SHARED_CONTRACT_CHECK").is_some() {
-        return;
+fn the_contract_names_the_schema_the_crate_builds_in() {
+    let named = "crates/common/contracts/job-event.v1.schema.json";
+    assert!(CONTRACT.contains(&format!("(../../{named})")), "docs/contracts/job-events.md links {named}");
+    // The status order that rule 2 names is the schema's.
+    assert!(CONTRACT.contains("SCHEDULED before INIT ... before FINISHED"), "rule 2 names the order");
+    let schema = schema();
+    let statuses: Vec<&str> =
+        schema["properties"]["status"]["enum"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let at = |status: &str| statuses.iter().position(|s| *s == status).unwrap();
+    assert!(at("SCHEDULED") < at("INIT") && at("INIT") < at("FINISHED"), "{statuses:?}");
+}
+
+/// The JSON lines of the contract's example (its one ```json block).
+fn contract_example() -> Vec<String> {
+    let block = CONTRACT.split("```json").nth(1).and_then(|rest| rest.split("```").next()).expect("an example block");
+    // An event may span lines: a line that starts with `{"schemaVersion"` starts one.
+    let mut events: Vec<String> = Vec::new();
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        if line.starts_with("{\"schemaVersion\"") {
+            events.push(String::new());
+        }
+        events.last_mut().expect("an event starts the block").push_str(line.trim());
     }
-    let contract = std::fs::read_to_string(&shared).unwrap_or_else(|error| {
-        panic!(
-            "{}: {error}; set SKIP_SHARED_CONTRACT_CHECK=1 where shared/ is not beside the checkout",
-            shared.display()
-        )
-    });
-    assert_eq!(VENDORED, contract, "copy {} to crates/common/contracts/", shared.display());
+    events
 }
 
 #[test]
@@ -310,11 +322,12 @@ fn errors_name_the_field() {
 
 #[test]
 fn the_contracts_example_run_reads() {
-    let events = [
-        r#"{"schemaVersion":1,"eventId":"admi@test.CBNNGZHYE2/SCHEDULED/1560385465342","jobId":"admi@test.CBNNGZHYE2","occurredAt":"2019-06-12T21:24:25.342-03:00","status":"SCHEDULED","job":{"groupId":"admi@test.CBNNGZHYE2","projectId":"admin/testeYade","jobOwner":"admin","submissionTime":"2019-06-12T21:24:25.342-03:00","description":"test yade pela web","priority":1,"jobType":"ALGORITHM","numberOfProcesses":1,"algorithms":[{"algorithmId":"Yade","algorithmVersion":"5.0.0","algorithmName":"Yade","parameters":[{"parameterId":"number_of_cores","label":"The number of cores for a job","type":"INTEGER","value":["4"]}]}]}}"#,
-        r#"{"schemaVersion":1,"eventId":"admi@test.CBNNGZHYE2/EXECUTING/1560385467358","jobId":"admi@test.CBNNGZHYE2","occurredAt":"2019-06-12T21:24:27.358-03:00","status":"EXECUTING","job":{"executionMachine":"40100"}}"#,
-        r#"{"schemaVersion":1,"eventId":"admi@test.CBNNGZHYE2/FINISHED/1560385880926","jobId":"admi@test.CBNNGZHYE2","occurredAt":"2019-06-12T21:31:20.926-03:00","status":"FINISHED","job":{"endTime":"2019-06-12T21:31:20.926-03:00","exitCode":0,"exitStatus":"SUCCESS","wallclockTime":412}}"#,
-    ];
+    let events = contract_example();
+    assert_eq!(events.len(), 3, "the example is one run in three events");
+    for event in &events {
+        let value: Value = serde_json::from_str(event).unwrap();
+        assert!(validator().is_valid(&value), "the example's events are valid for the schema: {event}");
+    }
     let parsed: Vec<JobEvent> = events.iter().map(|e| JobEvent::from_json(e.as_bytes()).unwrap()).collect();
     assert_eq!(parsed[0].status, Some(JobStatus::Scheduled));
     assert_eq!(common::time::format_utc_millis(&parsed[0].occurred_at.0), "2019-06-13T00:24:25.342Z");
