@@ -13,7 +13,7 @@ mod watch_server;
 
 use std::time::{Duration, Instant};
 
-use job_deployer::publisher::{KafkaSettings, publisher};
+use job_deployer::events::publisher::{KafkaSettings, publisher};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -96,7 +96,7 @@ async fn main() {
     let delivering = tokio::spawn(delivery.run(stop.clone()));
     let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
     let started = Instant::now();
-    let watching = tokio::spawn(job_deployer::watcher::watch(
+    let watching = tokio::spawn(job_deployer::kubernetes::watcher::watch(
         client,
         "jobs".to_owned(),
         publisher.clone(),

@@ -1,4 +1,4 @@
-//! The seed's "translation into an Airflow task": a complete DAG file running the deployment's pod
+//! The original tool's "translation into an Airflow task": a complete DAG file running the deployment's pod
 //! with the cncf-kubernetes provider's KubernetesPodOperator. It imports in Airflow 2 (2.9+) and 3.
 //! Every user value is written as a JSON string literal, which Python reads as the same string, so
 //! nothing in a spec can become Python code; Secrets appear by reference, never by value.
@@ -7,9 +7,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::manifests::{self, FETCH};
+use crate::kubernetes::manifests::{self, FETCH};
+use crate::spec::check::{RESOURCE_ROOT, file_name};
 use crate::spec::{ConcurrencyPolicy, DeploymentSpec, ResourceAmounts};
-use crate::validate::{RESOURCE_ROOT, file_name};
 
 /// Where the DAG's pod runs and how it fetches the resource: the deployer's own settings.
 #[derive(Debug, Clone)]
@@ -17,6 +17,11 @@ pub struct Options<'a> {
     pub namespace: &'a str,
     pub fetch_image: &'a str,
     pub nexus_secret: Option<&'a str>,
+    /// The user the containers run as (the deployer's `JOB_DEPLOYER_RUN_AS_USER`), unless the spec
+    /// names the runner's: the same `restricted` pod as the deployment's.
+    pub run_as_user: i64,
+    /// The deployment is suspended: the DAG comes paused.
+    pub paused: bool,
 }
 
 /// A Python string (or list of strings) literal of `value`.
@@ -61,6 +66,15 @@ fn list(items: &[String], indent: &str) -> String {
     out + indent + "]"
 }
 
+/// A container's part of the `restricted` Pod Security level, as the deployment's pods have it.
+fn container_security(run_as_user: Option<i64>, read_only_root: bool) -> String {
+    let user = run_as_user.map(|user| format!(", run_as_user={user}")).unwrap_or_default();
+    let read_only = if read_only_root { ", read_only_root_filesystem=True" } else { "" };
+    format!(
+        "k8s.V1SecurityContext(allow_privilege_escalation=False, capabilities=k8s.V1Capabilities(drop=[\"ALL\"]), run_as_non_root=True{user}{read_only})"
+    )
+}
+
 /// The DAG file of `spec` (a kept spec: mounts name their Secrets).
 pub fn dag(spec: &DeploymentSpec, options: &Options) -> String {
     let name = manifests::name_of(spec);
@@ -89,7 +103,7 @@ pub fn dag(spec: &DeploymentSpec, options: &Options) -> String {
     let resource_mount = format!("k8s.V1VolumeMount(name=\"resource\", mount_path={})", py(RESOURCE_ROOT));
     let mut mounts = vec![resource_mount.clone()];
     for (index, mount) in spec.mounts.iter().enumerate() {
-        let secret = mount.secret_name.clone().unwrap_or_else(|| manifests::credentials_secret_name(name, index));
+        let secret = mount.secret_name.clone().unwrap_or_default();
         volumes.push(format!(
             "k8s.V1Volume(name=\"smb-{index}\", csi=k8s.V1CSIVolumeSource(driver=\"smb.csi.k8s.io\", read_only={}, volume_attributes={{\"source\": {}, \"secretName\": {}}}, node_publish_secret_ref=k8s.V1LocalObjectReference(name={})))",
             py_bool(mount.read_only),
@@ -114,7 +128,7 @@ pub fn dag(spec: &DeploymentSpec, options: &Options) -> String {
                 // Airflow cannot replace a running DAG run: one at a time is the nearest.
                 ConcurrencyPolicy::Forbid | ConcurrencyPolicy::Replace => Some(1),
             },
-            schedule.suspend,
+            options.paused,
         ),
         None => ("None".to_owned(), "UTC".to_owned(), None, false),
     };
@@ -184,11 +198,18 @@ except ImportError:  # Airflow 2
     }
     let _ = writeln!(
         out,
-        "        init_containers=[\n            k8s.V1Container(\n                name={},\n                image={},\n                command=[\"sh\", \"-c\", FETCH_SCRIPT],\n                env={},\n                volume_mounts=[{resource_mount}],\n            ),\n        ],",
+        "        init_containers=[\n            k8s.V1Container(\n                name={},\n                image={},\n                command=[\"sh\", \"-c\", FETCH_SCRIPT],\n                env={},\n                volume_mounts=[{resource_mount}],\n                security_context={},\n            ),\n        ],",
         py(FETCH),
         py(options.fetch_image),
-        list(&fetch_env, "                ")
+        list(&fetch_env, "                "),
+        container_security(None, true)
     );
+    let user = options.run_as_user;
+    let _ = writeln!(
+        out,
+        "        security_context=k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user={user}, run_as_group={user}, seccomp_profile=k8s.V1SeccompProfile(type=\"RuntimeDefault\")),"
+    );
+    let _ = writeln!(out, "        container_security_context={},", container_security(spec.runner.run_as_user, false));
     let _ = writeln!(out, "        volumes={},", list(&volumes, indent));
     let _ = writeln!(out, "        volume_mounts={},", list(&mounts, indent));
     if resources.is_some() {

@@ -1,96 +1,114 @@
-//! The service's errors and the HTTP answers they become. Kubernetes' own failures are told apart:
-//! unreachable or overloaded (503), refusing the deployer's account or answering nonsense (502).
-//! 5xx bodies say nothing of the internals, which go to the log.
+//! Why an operation of the deployer did not happen, as the runtimes say it. What each becomes in
+//! HTTP (status, code, body) is decided in one place, `http::error`.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use serde::{Deserialize, Serialize};
-use service_kit::ErrorBody;
-use utoipa::ToSchema;
-
-use crate::validate::Problem;
+use crate::spec::Problem;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum Error {
+    /// The spec (or a run's overrides) has these problems; nothing was done.
     #[error("the deployment has {} problem(s)", .0.len())]
     Invalid(Vec<Problem>),
-    #[error("{}", .0.message)]
-    BadRequest(ErrorBody),
-    #[error("{}", .0.message)]
-    NotFound(ErrorBody),
-    #[error("{}", .0.message)]
-    Conflict(ErrorBody),
-    #[error("{}", .0.message)]
-    BadGateway(ErrorBody),
-    #[error("{}", .0.message)]
-    Unavailable(ErrorBody),
+    /// A parameter of the request cannot be used.
+    #[error("{message}")]
+    InvalidParameter { field: &'static str, message: String },
+    /// Kubernetes' own validation (a server-side dry run) refused the objects; nothing was written.
+    #[error("Kubernetes refused the deployment: {}", .0.len())]
+    RefusedByKubernetes(Vec<Problem>),
+
+    #[error("there is no deployment named '{0}'")]
+    DeploymentNotFound(String),
+    #[error("'{name}' has no revision {revision}")]
+    RevisionNotFound { name: String, revision: u32 },
+    #[error("'{deployment}' has no run named '{run}'")]
+    RunNotFound { deployment: String, run: String },
+    #[error("'{0}' has not run yet")]
+    NoRunYet(String),
+    #[error("the run '{0}' had one attempt: there is no previous one")]
+    NoPreviousAttempt(String),
+
+    #[error("a deployment named '{0}' exists; change it with PUT /v1/deployments/{0}")]
+    DeploymentExists(String),
+    /// An object the deployer would write exists and was not made by the platform.
+    #[error("a {kind} named '{name}' exists in the namespace and was not made by the platform; choose another name")]
+    NameTaken { kind: String, name: String },
+    #[error("'{name}' is a Job, which runs once; {what}")]
+    NotACronJob { name: String, what: &'static str },
+    #[error("the deployment was changed by someone else meanwhile; read it again and retry")]
+    ChangedMeanwhile,
+    /// `If-Match` named a version that is not the current one.
+    #[error("'{name}' was changed since the version given in If-Match; read it again and retry")]
+    Stale { name: String },
+    #[error("'{0}' is being deleted (its runs are stopping); try again")]
+    BeingDeleted(String),
+    #[error("'{name}' cannot run on Kubernetes as it is: {why}")]
+    NotExportable { name: String, why: String },
+    #[error("'{0}' lost its spec annotation (changed outside the deployer); change it with PUT first")]
+    SpecLost(String),
+    /// A rollback whose revision needs a Secret that is gone.
+    #[error(
+        "revision {revision} of '{name}' needs the Secret '{secret}', which no longer exists; change the deployment with the credentials instead"
+    )]
+    RevisionNotRunnable { name: String, revision: u32, secret: String },
+
+    /// The log cannot be read yet, and why (the pod is not on a node, the container waits).
+    #[error("{0}")]
+    LogNotReady(String),
+    /// The API server answered but the node's kubelet, which holds the log, did not.
+    #[error("the node '{node}' that ran the pod did not give its log (its kubelet cannot be reached); retry later")]
+    KubeletUnreachable { node: String },
+
+    /// A failed call to the Kubernetes API, `doing` what.
+    #[error("Kubernetes: {failure:?} when asked to {doing}")]
+    Kubernetes { failure: KubeFailure, doing: &'static str },
+    #[error("the deployer has no Kubernetes cluster: run it in a cluster or give it a kubeconfig (KUBECONFIG)")]
+    NotConfigured,
+    #[error("the deployer is stopping; try again")]
+    Stopping,
+    /// The local runtime cannot use its folder (the log says why).
+    #[error("the local runtime cannot {0} (its folder is not usable; the service's log says why)")]
+    Storage(&'static str),
 }
 
-/// The body of a 400 for a spec: every problem with its field.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct InvalidBody {
-    #[schema(example = "invalid_deployment")]
-    pub code: String,
-    pub message: String,
-    pub problems: Vec<Problem>,
+/// How a Kubernetes call failed, told apart for the caller: the deployer's account lacks a
+/// permission (502), the API server is away or overloaded (503), or it answered nonsense (502).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeFailure {
+    Forbidden,
+    Unavailable { status: Option<u16> },
+    Unexpected,
 }
 
-impl ApiError {
-    pub fn not_found(name: &str) -> ApiError {
-        ApiError::NotFound(ErrorBody::new("deployment_not_found", format!("there is no deployment named '{name}'")))
-    }
-
-    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-        ApiError::BadRequest(ErrorBody::new("invalid_parameter", message).with_field(field))
-    }
-
-    pub fn conflict(code: &str, message: impl Into<String>) -> ApiError {
-        ApiError::Conflict(ErrorBody::new(code, message))
-    }
-
-    /// A failed call to the Kubernetes API that no caller-specific answer (404, 409) took.
-    pub fn kubernetes(error: &kube::Error, doing: &str) -> ApiError {
-        match error {
+impl Error {
+    /// A failed Kubernetes call that no caller-specific answer (404, 409) took; logged here with
+    /// its details, which the answer never carries.
+    pub fn kubernetes(error: &kube::Error, doing: &'static str) -> Error {
+        let failure = match error {
+            // A quota is the namespace's policy refusing this request, not the deployer's Role.
+            kube::Error::Api(status) if status.code == 403 && status.message.contains("exceeded quota") => {
+                return Error::RefusedByKubernetes(crate::kubernetes::problems_of(status));
+            }
             kube::Error::Api(status) if status.code == 403 => {
                 tracing::error!(%error, doing, "Kubernetes refused the deployer's service account");
-                ApiError::BadGateway(ErrorBody::new(
-                    "kubernetes_forbidden",
-                    format!(
-                        "Kubernetes refused to let the deployer {doing}; its Role may lack a permission (see the service's log)"
-                    ),
-                ))
+                KubeFailure::Forbidden
             }
-            // A spec Kubernetes still refuses after our checks: the caller can act on its message.
-            kube::Error::Api(status) if status.code == 422 => ApiError::BadRequest(ErrorBody::new(
-                "rejected_by_kubernetes",
-                format!("Kubernetes refused it: {}", status.message),
-            )),
-            kube::Error::Api(status) if status.code == 409 => ApiError::conflict(
-                "changed_meanwhile",
-                "the deployment was changed by someone else meanwhile; read it again and retry",
-            ),
+            kube::Error::Api(status) if status.code == 409 => return Error::ChangedMeanwhile,
+            kube::Error::Api(status) if status.code == 422 || status.code == 400 => {
+                return Error::RefusedByKubernetes(crate::kubernetes::problems_of(status));
+            }
             kube::Error::Api(status) if status.code == 429 || status.code >= 500 => {
                 tracing::error!(%error, doing, "the Kubernetes API server failed");
-                ApiError::Unavailable(ErrorBody::new(
-                    "kubernetes_unavailable",
-                    format!("the Kubernetes API server could not {doing} (it answered {}); retry later", status.code),
-                ))
+                KubeFailure::Unavailable { status: Some(status.code) }
             }
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 tracing::error!(%error, doing, "the Kubernetes API server is unreachable");
-                ApiError::Unavailable(ErrorBody::new(
-                    "kubernetes_unavailable",
-                    format!("the Kubernetes API server cannot be reached to {doing}; retry later"),
-                ))
+                KubeFailure::Unavailable { status: None }
             }
             _ => {
                 tracing::error!(%error, doing, "unexpected answer from Kubernetes");
-                ApiError::BadGateway(ErrorBody::new(
-                    "kubernetes_error",
-                    format!("Kubernetes gave an unexpected answer when asked to {doing} (see the service's log)"),
-                ))
+                KubeFailure::Unexpected
             }
-        }
+        };
+        Error::Kubernetes { failure, doing }
     }
 }
 
@@ -99,29 +117,7 @@ pub fn is_not_found(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 404)
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            ApiError::Invalid(problems) => HttpResponse::BadRequest().json(InvalidBody {
-                code: "invalid_deployment".to_owned(),
-                message: self.to_string(),
-                problems: problems.clone(),
-            }),
-            ApiError::BadRequest(body)
-            | ApiError::NotFound(body)
-            | ApiError::Conflict(body)
-            | ApiError::BadGateway(body)
-            | ApiError::Unavailable(body) => body.clone().into_response(self.status_code()),
-        }
-    }
+/// Whether a Kubernetes call failed because the object changed or already exists.
+pub fn is_conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409)
 }

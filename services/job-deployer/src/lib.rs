@@ -4,21 +4,14 @@
 //! keeps its own in a folder.
 
 pub mod airflow;
-pub mod api;
-pub mod cluster;
 mod error;
 pub mod events;
-pub mod image;
+pub mod http;
+pub mod kubernetes;
 pub mod local;
-pub mod manifests;
-pub mod names;
-pub mod publisher;
-pub mod quantity;
-pub mod schedule;
+pub mod model;
+pub mod runtime;
 pub mod spec;
-pub mod status;
-pub mod validate;
-pub mod watcher;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -27,13 +20,14 @@ use actix_web::dev::Server;
 use actix_web::web;
 use service_kit::{Env, Positive, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
 use tokio_util::sync::CancellationToken;
-use utoipa::OpenApi;
 
+pub use error::Error;
+pub use events::{KafkaSettings, Publisher};
+pub use http::ApiDoc;
+pub use kubernetes::{Cluster, Kubernetes};
 pub use local::LocalRuntime;
-pub use publisher::{KafkaSettings, Publisher};
-
-pub use cluster::Cluster;
-pub use error::InvalidBody;
+use model::RunnerImage;
+use runtime::{Backend, Runtime};
 
 pub const NAME: &str = "job-deployer";
 
@@ -90,6 +84,39 @@ pub struct DeployerSettings {
     /// `JOB_DEPLOYER_NEXUS_URL`: when set, every `downloadUrl` must start with it (set it whenever
     /// the Nexus Secret is set: the credentials go to the download's host).
     pub nexus_url: Option<String>,
+    /// `JOB_DEPLOYER_RUN_AS_USER` (65532): the user id the runs' containers run as, unless a spec
+    /// names the runner's (`runner.runAsUser`); never root, so that the pods pass the `restricted`
+    /// Pod Security level.
+    pub run_as_user: i64,
+    /// `JOB_DEPLOYER_RUNNERS_FILE`: a JSON list of the runner images offered to the UI
+    /// (`[{"image", "description", "command", "args"}]`); a few common ones when absent.
+    pub runners: Vec<RunnerImage>,
+}
+
+/// The runner images offered when no file names them.
+const DEFAULT_RUNNERS: &str = r#"[
+    {"image": "eclipse-temurin:21-jre", "description": "Java 21: runs a jar", "command": ["java", "-jar", "$(JOB_RESOURCE)"]},
+    {"image": "python:3.12-slim", "description": "Python 3.12: runs a script of the resource", "command": ["python3"]},
+    {"image": "busybox:1.37", "description": "A shell: runs a script of the resource (Talend's *_run.sh)", "command": ["sh"]}
+]"#;
+
+/// The runner images of a file (`JOB_DEPLOYER_RUNNERS_FILE`).
+struct RunnersFile(Vec<RunnerImage>);
+
+impl std::str::FromStr for RunnersFile {
+    type Err = String;
+
+    fn from_str(path: &str) -> Result<RunnersFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read it: {error}"))?;
+        let runners: Vec<RunnerImage> =
+            serde_json::from_str(&text).map_err(|error| format!("not a list of runner images: {error}"))?;
+        for runner in &runners {
+            if let Some(problem) = spec::image::problem(&runner.image) {
+                return Err(format!("the runner image '{}' {problem}", runner.image));
+            }
+        }
+        Ok(RunnersFile(runners))
+    }
 }
 
 impl Settings {
@@ -104,6 +131,11 @@ impl Settings {
                 start_failure_grace: std::time::Duration::from_secs(
                     env.get_or("JOB_DEPLOYER_START_FAILURE_GRACE_SECS", 180)?,
                 ),
+                run_as_user: env.get_or("JOB_DEPLOYER_RUN_AS_USER", Positive(65_532_i64))?.0,
+                runners: match env.optional::<RunnersFile>("JOB_DEPLOYER_RUNNERS_FILE")? {
+                    Some(RunnersFile(runners)) => runners,
+                    None => serde_json::from_str(DEFAULT_RUNNERS).unwrap_or_default(),
+                },
             },
             runtime: env.get_or("JOB_DEPLOYER_RUNTIME", RuntimeKind::Kubernetes)?,
             local_dir: match env.optional::<PathBuf>("JOB_DEPLOYER_LOCAL_DIR")? {
@@ -129,23 +161,6 @@ impl AsRef<ServerSettings> for Settings {
     }
 }
 
-/// The service's API, as served at `/openapi.json` and committed as `openapi/job-deployer.json`.
-#[derive(Debug, OpenApi)]
-#[openapi(
-    paths(
-        api::create_deployment, api::list_deployments, api::get_deployment, api::update_deployment,
-        api::delete_deployment, api::list_revisions, api::rollback, api::suspend, api::resume, api::run_now,
-        api::list_runs, api::logs, api::airflow_dag
-    ),
-    components(schemas(spec::DeploymentSpec, status::DeploymentDetail, status::DeploymentSummary, status::Run, InvalidBody)),
-    tags(
-        (name = "deployments", description = "Nexus artifacts deployed as Kubernetes Jobs and CronJobs"),
-        (name = "control", description = "Suspend, resume, run now"),
-        (name = "runs", description = "Runs of a deployment and their logs"),
-    )
-)]
-pub struct ApiDoc;
-
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create the Kafka producer: {0}")]
@@ -165,27 +180,40 @@ pub enum StartError {
 /// (so that the platform runs on a laptop) and its deployment endpoints answer 503
 /// `kubernetes_not_configured`.
 pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, StartError> {
-    let mut service = Service::new(NAME, ApiDoc::openapi());
-    let (publisher, delivery) = publisher::publisher(&settings.kafka, service.registry())?;
+    let cluster = match settings.runtime {
+        RuntimeKind::Kubernetes => connect(&settings).await,
+        RuntimeKind::Local => None,
+    };
+    start(settings, listener, cluster).await
+}
+
+/// The whole service (API, watcher, events) on the given cluster rather than the one the
+/// environment names: for the tests on the test stack's control plane.
+pub async fn run_on(settings: Settings, listener: TcpListener, cluster: Cluster) -> Result<Running, StartError> {
+    start(Settings { runtime: RuntimeKind::Kubernetes, ..settings }, listener, Some(cluster)).await
+}
+
+async fn start(settings: Settings, listener: TcpListener, cluster: Option<Cluster>) -> Result<Running, StartError> {
+    let mut service = Service::new(NAME, ApiDoc::document());
+    let (publisher, delivery) = events::publisher::publisher(&settings.kafka, service.registry())?;
     let stop = CancellationToken::new();
     let stop_delivery = CancellationToken::new();
     let delivering = tokio::spawn(delivery.run(stop_delivery.clone()));
-    let mut cluster = None;
-    let mut local = None;
     let mut watching = None;
-    match settings.runtime {
+    let backend = match settings.runtime {
         RuntimeKind::Local => {
             // Anyone who reaches the API runs commands as this process: only from this machine.
             let address = listener.local_addr().map_err(StartError::Serve)?;
             if !address.ip().is_loopback() {
                 return Err(StartError::LocalNotLoopback(address));
             }
-            local = Some(LocalRuntime::start(&settings.local_dir, publisher.clone()).await.map_err(StartError::Local)?);
+            Backend::Local(
+                LocalRuntime::start(&settings.local_dir, publisher.clone()).await.map_err(StartError::Local)?,
+            )
         }
-        RuntimeKind::Kubernetes => {
-            cluster = connect(&settings).await;
-            if let Some(cluster) = &cluster {
-                let watch = watcher::watch(
+        RuntimeKind::Kubernetes => match cluster {
+            Some(cluster) => {
+                let watch = kubernetes::watcher::watch(
                     cluster.client(),
                     cluster.namespace().to_owned(),
                     publisher.clone(),
@@ -193,12 +221,15 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
                     stop.child_token(),
                 );
                 watching = Some(tokio::spawn(watch));
+                Backend::Kubernetes(Box::new(Kubernetes::new(cluster, settings.deployer.clone())))
             }
-        }
-    }
-    let readiness = readiness(cluster.as_ref(), Some(&publisher));
+            None => Backend::Unconfigured,
+        },
+    };
+    let runtime = Runtime::new(backend.clone(), settings.deployer.clone());
+    let readiness = readiness(&backend, Some(&publisher));
     let server =
-        serve(service.readiness(readiness), settings, listener, cluster, local.clone()).map_err(StartError::Serve)?;
+        serve(service.readiness(readiness), &settings, listener, runtime.clone()).map_err(StartError::Serve)?;
     // The runs stop (and report it) before the last events are delivered. A watch that ends by
     // itself fails the service, so that it is restarted rather than silently reporting nothing.
     let task = tokio::spawn({
@@ -217,9 +248,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
                     Ok(())
                 }
             };
-            if let Some(local) = local {
-                local.shutdown().await;
-            }
+            runtime.shutdown().await;
             stop_delivery.cancel();
             delivering.await.map_err(|error| error.to_string())??;
             watched
@@ -248,14 +277,16 @@ async fn connect(settings: &Settings) -> Option<Cluster> {
     }
 }
 
-/// `/readyz`: the API server answers; the broker's state is shown without failing readiness, since
-/// deployments keep working while events wait.
-fn readiness(cluster: Option<&Cluster>, publisher: Option<&Publisher>) -> Readiness {
+/// `/readyz`: on Kubernetes, the API server answers and grants the deployer every permission it
+/// needs; the broker's state is shown without failing readiness, since deployments keep working
+/// while events wait.
+fn readiness(backend: &Backend, publisher: Option<&Publisher>) -> Readiness {
     let mut readiness = Readiness::default();
-    if let Some(cluster) = cluster.cloned() {
+    if let Backend::Kubernetes(kubernetes) = backend {
+        let kubernetes = kubernetes.clone();
         readiness = readiness.with_check("kubernetes", move || {
-            let cluster = cluster.clone();
-            async move { cluster.ping().await }
+            let kubernetes = kubernetes.clone();
+            async move { kubernetes.ready().await }
         });
     }
     let Some(publisher) = publisher.cloned() else { return readiness };
@@ -265,22 +296,21 @@ fn readiness(cluster: Option<&Cluster>, publisher: Option<&Publisher>) -> Readin
     })
 }
 
-/// Serves the API only, on the given cluster (the tests give one whose API server they play).
-pub fn run_with(settings: Settings, listener: TcpListener, cluster: Option<Cluster>) -> std::io::Result<Server> {
-    let service = Service::new(NAME, ApiDoc::openapi()).readiness(readiness(cluster.as_ref(), None));
-    serve(service, settings, listener, cluster, None)
+/// Serves the API only, on the given cluster (the tests give one whose API server they play, or
+/// a real one), or none.
+pub fn run_with(settings: &Settings, listener: TcpListener, cluster: Option<Cluster>) -> std::io::Result<Server> {
+    let backend = match cluster {
+        Some(cluster) => Backend::Kubernetes(Box::new(Kubernetes::new(cluster, settings.deployer.clone()))),
+        None => Backend::Unconfigured,
+    };
+    let service = Service::new(NAME, ApiDoc::document()).readiness(readiness(&backend, None));
+    let runtime = Runtime::new(backend, settings.deployer.clone());
+    serve(service, settings, listener, runtime)
 }
 
-fn serve(
-    service: Service,
-    settings: Settings,
-    listener: TcpListener,
-    cluster: Option<Cluster>,
-    local: Option<LocalRuntime>,
-) -> std::io::Result<Server> {
-    let Settings { server, deployer, .. } = settings;
-    let state = web::Data::new(api::State { cluster, local, settings: deployer });
-    service.serve(listener, &server, move |config| {
-        config.app_data(state.clone()).configure(api::routes);
+fn serve(service: Service, settings: &Settings, listener: TcpListener, runtime: Runtime) -> std::io::Result<Server> {
+    let state = web::Data::new(runtime);
+    service.serve(listener, &settings.server, move |config| {
+        config.app_data(state.clone()).configure(http::routes);
     })
 }

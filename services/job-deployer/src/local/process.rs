@@ -12,9 +12,9 @@ use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-use crate::manifests::{FETCH_PERMANENT_FAILURE, FETCH_SCRIPT};
+use crate::kubernetes::manifests::{FETCH_PERMANENT_FAILURE, FETCH_SCRIPT};
 use crate::spec::DeploymentSpec;
-use crate::validate::{RESOURCE_ROOT, file_name};
+use crate::spec::check::{RESOURCE_ROOT, file_name};
 
 /// How long a stopped process has between SIGTERM and SIGKILL (Kubernetes gives 30 s; a laptop
 /// needs less, and a stopping deployer has 10 s in all, its last events included).

@@ -19,14 +19,16 @@ use common::job::ExitStatus;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::api::Revision;
-use crate::spec::{DeploymentSpec, EnvVar, WorkloadKind};
+use crate::model::Revision;
+use crate::spec::{DeploymentSpec, EnvVar, WorkloadKind, deserialize_kept};
 
 /// A deployment of the local runtime.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentRecord {
-    /// The kept spec (validated; the local runtime has no credentials to keep out of it).
+    /// The kept spec (checked; the local runtime has no credentials to keep out of it). Records of
+    /// earlier versions are read as they are (see [`DeploymentSpec::from_kept`]).
+    #[serde(deserialize_with = "deserialize_kept")]
     pub spec: DeploymentSpec,
     pub owner: String,
     pub deployed_by: String,
@@ -63,6 +65,31 @@ pub struct RunRecord {
     pub attempts: Vec<AttemptRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<FinishRecord>,
+}
+
+/// One revision, as kept on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionRecord {
+    pub revision: u32,
+    pub author: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    pub change: Option<String>,
+    #[serde(default, deserialize_with = "kept_option")]
+    pub spec: Option<DeploymentSpec>,
+}
+
+fn kept_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<DeploymentSpec>, D::Error> {
+    Option::<serde_json::Value>::deserialize(deserializer)?
+        .map(|value| DeploymentSpec::from_kept(value).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+impl From<RevisionRecord> for Revision {
+    fn from(record: RevisionRecord) -> Revision {
+        let RevisionRecord { revision, author, at, change, spec } = record;
+        Revision { revision, author, at, change, spec }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,7 +142,7 @@ impl Store {
         write_json(&dir.join("deployment.json"), record)
     }
 
-    pub fn save_revision(&self, deployment: &str, revision: &Revision) -> std::io::Result<()> {
+    pub fn save_revision(&self, deployment: &str, revision: &RevisionRecord) -> std::io::Result<()> {
         let path = self.deployment_dir(deployment).join("revisions").join(format!("{}.json", revision.revision));
         write_json(&path, revision)
     }
@@ -128,7 +155,7 @@ impl Store {
         read_all(&self.root.join("deployments"), "deployment.json")
     }
 
-    pub fn revisions(&self, deployment: &str) -> std::io::Result<Vec<Revision>> {
+    pub fn revisions(&self, deployment: &str) -> std::io::Result<Vec<RevisionRecord>> {
         let dir = self.deployment_dir(deployment).join("revisions");
         let mut revisions = Vec::new();
         for entry in list(&dir)? {

@@ -5,13 +5,22 @@ use std::path::Path;
 use std::process::Command;
 
 use job_deployer::airflow::{self, Options};
-use job_deployer::manifests::{self, Context};
-use job_deployer::validate::validate;
+use job_deployer::kubernetes::manifests;
 use serde_json::{Value, json};
 
 use crate::api_server;
-use crate::fixtures::{full_spec, job_spec, server};
+use crate::fixtures::{checked, context, full_spec, job_spec, server};
 use crate::tools;
+
+fn options(paused: bool) -> Options<'static> {
+    Options {
+        namespace: "jobs",
+        fetch_image: "curlimages/curl:8.11.1",
+        nexus_secret: Some("nexus-reader"),
+        run_as_user: 65_532,
+        paused,
+    }
+}
 
 /// Prints, as JSON, what Airflow made of each DAG file's DAG and its task.
 const INSPECT: &str = r#"
@@ -53,23 +62,24 @@ for path in sys.argv[1:]:
         "limits": resources.limits if resources else None,
         "retries": task.retries,
         "timeout": task.execution_timeout.total_seconds() if task.execution_timeout else None,
+        "pod_security": task.security_context.to_dict() if task.security_context else None,
+        "container_security": task.container_security_context.to_dict() if task.container_security_context else None,
+        "init_security": task.init_containers[0].security_context.to_dict(),
     }
 print(json.dumps(out))
 "#;
 
 fn dags(dir: &Path) -> Vec<std::path::PathBuf> {
-    let options =
-        Options { namespace: "jobs", fetch_image: "curlimages/curl:8.11.1", nexus_secret: Some("nexus-reader") };
     let mut files = Vec::new();
     let mut hostile = full_spec();
     // Text that would break out of a Python string if it were pasted in.
     hostile["name"] = json!("hostile");
     hostile["description"] = json!("\"\"\" + __import__('os').system('touch /tmp/pwned') + r'''\\");
     hostile["runner"]["args"] = json!(["it's \"quoted\" \\ and {braced} and \u{e9}t\u{e9}"]);
-    for spec in [full_spec(), job_spec(), hostile] {
-        let spec = manifests::kept(&validate(serde_json::from_value(spec).unwrap(), None, None).unwrap());
+    for (spec, paused) in [(full_spec(), false), (job_spec(), false), (hostile, true)] {
+        let spec = manifests::kept(checked(spec).spec(), 1);
         let file = dir.join(format!("{}.py", manifests::name_of(&spec).replace('-', "_")));
-        std::fs::write(&file, airflow::dag(&spec, &options)).unwrap();
+        std::fs::write(&file, airflow::dag(&spec, &options(paused))).unwrap();
         files.push(file);
     }
     files
@@ -152,6 +162,18 @@ fn airflow_checks(variable: &str, local: bool) {
     assert_eq!(sales["limits"], json!({"cpu": "2", "memory": "2Gi"}));
     assert_eq!(sales["retries"], 2);
     assert_eq!(sales["timeout"], 3600.0);
+    assert_eq!(sales["paused"], false, "a deployment that is not suspended is not paused");
+    assert_eq!(seen["hostile"]["paused"], true, "a suspended one is");
+    let pod_security = &sales["pod_security"];
+    assert_eq!(
+        (pod_security["run_as_non_root"].clone(), pod_security["run_as_user"].clone()),
+        (json!(true), json!(65532))
+    );
+    assert_eq!(pod_security["seccomp_profile"]["type"], "RuntimeDefault");
+    for security in [&sales["container_security"], &sales["init_security"]] {
+        assert_eq!(security["allow_privilege_escalation"], false, "{security}");
+        assert_eq!(security["capabilities"]["drop"], json!(["ALL"]), "{security}");
+    }
     let report = &seen["report-builder"];
     assert_eq!(report["schedule"], "None");
     assert_eq!(report["cmds"], json!(["java", "-jar", "$(JOB_RESOURCE)"]));
@@ -177,16 +199,8 @@ fn exported_dags_load_in_airflow_3() {
 async fn the_airflow_export_is_served_from_the_deployed_spec() {
     let (cluster, mut api) = api_server::cluster();
     let server = server(Some(cluster)).await;
-    let spec = validate(serde_json::from_value(full_spec()).unwrap(), None, None).unwrap();
-    let context = Context {
-        namespace: "jobs",
-        fetch_image: "curlimages/curl:8.11.1",
-        nexus_secret: Some("nexus-reader"),
-        owner: "jane",
-        author: "jane",
-        at: chrono::Utc::now(),
-        revision: 1,
-    };
+    let spec = checked(full_spec());
+    let context = manifests::Context { revision: 1, ..context() };
     let manifests::Workload::CronJob(cron_job) = manifests::workload(&spec, &context) else { panic!("a CronJob") };
     let export = tokio::spawn(server.client.get(server.url("/v1/deployments/sales-etl/airflow")).send());
     api.expect(
@@ -201,8 +215,6 @@ async fn the_airflow_export_is_served_from_the_deployed_spec() {
     assert_eq!(response.headers()["content-type"], "text/x-python; charset=utf-8");
     assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"sales_etl.py\"");
     let text = response.text().await.unwrap();
-    let options =
-        Options { namespace: "jobs", fetch_image: "curlimages/curl:8.11.1", nexus_secret: Some("nexus-reader") };
-    assert_eq!(text, airflow::dag(&manifests::kept(&spec), &options));
+    assert_eq!(text, airflow::dag(&manifests::kept(spec.spec(), 1), &options(false)));
     server.stop().await;
 }

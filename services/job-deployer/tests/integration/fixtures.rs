@@ -1,10 +1,35 @@
 //! Specs and cluster objects the tests share.
 
+use chrono::{TimeZone, Utc};
+use job_deployer::kubernetes::manifests::Context;
+use job_deployer::spec::check::check;
+use job_deployer::spec::{CheckedSpec, Target};
 use job_deployer::{Cluster, DeployerSettings};
 use serde_json::{Value, json};
 use service_kit::testing::TestServer;
 
 pub const SHA256: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// A spec as the deployer checks it for Kubernetes (no Nexus URL to match).
+pub fn checked(spec: Value) -> CheckedSpec {
+    check(serde_json::from_value(spec).unwrap(), None, Target::Kubernetes { nexus_url: None }).unwrap()
+}
+
+/// The context of a deployment as the tests build its objects.
+pub fn context() -> Context<'static> {
+    Context {
+        namespace: "jobs",
+        fetch_image: "curlimages/curl:8.11.1",
+        nexus_secret: Some("nexus-reader"),
+        run_as_user: 65_532,
+        owner: "jane",
+        author: "joe",
+        at: Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap(),
+        revision: 3,
+        suspended: false,
+        suspend_reason: None,
+    }
+}
 
 /// A CronJob deployment using every part of a spec, with inline credentials (`s3cr3t-pa55`).
 pub fn full_spec() -> Value {
@@ -62,6 +87,8 @@ pub fn settings() -> DeployerSettings {
         nexus_secret: Some("nexus-reader".to_owned()),
         nexus_url: Some("https://nexus.example.com/".to_owned()),
         start_failure_grace: std::time::Duration::from_secs(180),
+        run_as_user: 65_532,
+        runners: Vec::new(),
     }
 }
 
@@ -70,5 +97,5 @@ pub async fn server(cluster: Option<Cluster>) -> TestServer {
     let env = service_kit::testing::test_env([("JOB_DEPLOYER_LISTEN", "127.0.0.1:0")]);
     let mut settings = job_deployer::Settings::from_env(&env).unwrap();
     settings.deployer = self::settings();
-    TestServer::start(|listener| async move { job_deployer::run_with(settings, listener, cluster) }).await
+    TestServer::start(|listener| async move { job_deployer::run_with(&settings, listener, cluster) }).await
 }

@@ -1,6 +1,7 @@
-//! job-deployer, through its HTTP interface against a Kubernetes API stand-in, and its outputs
-//! checked by the real consumers: the Kubernetes schemas, a shell running the fetch script, Airflow,
-//! the broker's topic of job events; and its local runtime running real processes.
+//! job-deployer, through its HTTP interface on the test stack's Kubernetes control plane (and a
+//! stand-in only for what a real API server cannot be made to do), and its outputs checked by the
+//! real consumers: the API server, the Kubernetes schemas, a shell running the fetch script,
+//! Airflow, the broker's topic of job events; and its local runtime running real processes.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "in a test, a broken expectation is a failure")]
 
 mod airflow;
@@ -12,6 +13,8 @@ mod fetch;
 mod fixtures;
 mod local;
 mod manifests;
+mod on_kubernetes;
+mod oracle;
 mod tools;
 mod validation;
 mod watch;

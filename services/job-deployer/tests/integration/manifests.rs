@@ -3,30 +3,11 @@
 
 use std::process::Command;
 
-use chrono::{TimeZone, Utc};
-use job_deployer::manifests::{self, Context, Workload};
-use job_deployer::spec::DeploymentSpec;
-use job_deployer::validate::validate;
+use job_deployer::kubernetes::manifests::{self, Workload};
 use serde_json::{Value, json};
 
-use crate::fixtures::{SHA256, full_spec, job_spec};
+use crate::fixtures::{SHA256, checked, context, full_spec, job_spec};
 use crate::tools;
-
-fn context() -> Context<'static> {
-    Context {
-        namespace: "jobs",
-        fetch_image: "curlimages/curl:8.11.1",
-        nexus_secret: Some("nexus-reader"),
-        owner: "jane",
-        author: "joe",
-        at: Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap(),
-        revision: 3,
-    }
-}
-
-fn checked(spec: Value) -> DeploymentSpec {
-    validate(serde_json::from_value(spec).unwrap(), None, None).unwrap()
-}
 
 fn json_of(workload: &Workload) -> Value {
     match workload {
@@ -125,12 +106,23 @@ fn a_scheduled_deployment_becomes_a_cronjob_with_its_fetch_step_mounts_and_label
     let pod = &job["template"]["spec"];
     assert_eq!(pod["restartPolicy"], "Never");
     assert_eq!(pod["automountServiceAccountToken"], false);
+    // What the `restricted` Pod Security level asks.
+    assert_eq!(
+        pod["securityContext"],
+        json!({"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}})
+    );
+    for container in [&pod["initContainers"][0], &pod["containers"][0]] {
+        let security = &container["securityContext"];
+        assert_eq!(security["allowPrivilegeEscalation"], false, "{container}");
+        assert_eq!(security["capabilities"], json!({"drop": ["ALL"]}), "{container}");
+        assert_eq!(security["runAsNonRoot"], true, "{container}");
+    }
     assert_eq!(
         pod["volumes"],
         json!([
             {"name": "resource", "emptyDir": {}},
             {"name": "smb-0", "csi": {"driver": "smb.csi.k8s.io", "readOnly": false,
-                "volumeAttributes": {"source": "//files.example.com/exports", "secretName": "sales-etl-smb-0"}, "nodePublishSecretRef": {"name": "sales-etl-smb-0"}}},
+                "volumeAttributes": {"source": "//files.example.com/exports", "secretName": "sales-etl.v3-smb-0"}, "nodePublishSecretRef": {"name": "sales-etl.v3-smb-0"}}},
             {"name": "smb-1", "csi": {"driver": "smb.csi.k8s.io", "readOnly": true,
                 "volumeAttributes": {"source": "//files.example.com/archive", "secretName": "archive-smb"}, "nodePublishSecretRef": {"name": "archive-smb"}}}
         ])
@@ -186,9 +178,11 @@ fn a_scheduled_deployment_becomes_a_cronjob_with_its_fetch_step_mounts_and_label
     let credentials = manifests::credentials(&spec, &context());
     assert_eq!(credentials.len(), 1, "only the mount with inline credentials gets a Secret");
     let secret = serde_json::to_value(&credentials[0]).unwrap();
-    assert_eq!(secret["metadata"]["name"], "sales-etl-smb-0");
+    assert_eq!(secret["metadata"]["name"], "sales-etl.v3-smb-0", "each revision has its own");
     assert_eq!(secret["metadata"]["labels"]["job-orchestrator.io/role"], "credentials");
+    assert_eq!(secret["metadata"]["labels"]["job-orchestrator.io/revision"], "3");
     assert_eq!(secret["type"], "Opaque");
+    assert_eq!(secret["immutable"], true);
     // base64 of svc-etl, s3cr3t-pa55 and CORP, as the API carries Secret data.
     assert_eq!(
         secret["data"],
@@ -201,7 +195,8 @@ fn a_scheduled_deployment_becomes_a_cronjob_with_its_fetch_step_mounts_and_label
     assert_eq!(revision["metadata"]["annotations"]["job-orchestrator.io/change"], "changed");
     let kept: k8s_openapi::ByteString = serde_json::from_value(revision["data"]["spec"].clone()).unwrap();
     let kept = String::from_utf8(kept.0).unwrap();
-    assert!(!kept.contains("s3cr3t") && kept.contains("\"secretName\":\"sales-etl-smb-0\""), "{kept}");
+    assert!(!kept.contains("s3cr3t") && kept.contains("\"secretName\":\"sales-etl.v3-smb-0\""), "{kept}");
+    assert!(!kept.contains("suspend"), "suspension is state, not spec: {kept}");
 
     assert_valid_for_kubernetes(&[cron_job, secret, revision]);
 }
@@ -221,19 +216,4 @@ fn an_unscheduled_deployment_becomes_a_job_named_after_its_artifact() {
     assert!(job["spec"].get("backoffLimit").is_none(), "Kubernetes' default applies");
     assert!(manifests::credentials(&spec, &context()).is_empty());
     assert_valid_for_kubernetes(&[job]);
-}
-
-#[test]
-fn the_deployers_role_is_valid_and_grants_no_more_than_its_calls() {
-    let rbac = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/kubernetes/job-deployer-rbac.yaml");
-    let output = Command::new(tools::program("KUBERNETES_VALIDATE"))
-        .args(["-k", "1.34.0", "--strict"])
-        .arg(&rbac)
-        .output()
-        .unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{report}");
-    assert_eq!(report.matches("passed").count(), 3, "{report}");
-    let text = std::fs::read_to_string(rbac).unwrap();
-    assert!(!text.contains("ClusterRole") && !text.contains("\"*\""), "one namespace, no wildcard");
 }

@@ -1,6 +1,6 @@
 //! A bad spec is answered 400 with every problem and its field, before anything reaches Kubernetes.
 
-use job_deployer::{image, names, quantity, schedule};
+use job_deployer::spec::{image, names, quantity, schedule};
 use serde_json::{Value, json};
 
 use crate::api_server;
@@ -142,11 +142,16 @@ fn schedules_are_read_as_the_cronjob_controller_reads_them() {
     for (bad, why) in [
         ("* * * *", "has 4 fields"),
         ("0 * * * * *", "has 6 fields"),
-        ("61 * * * *", "not a schedule"),
+        ("61 * * * *", "61 is above the minute's maximum 59"),
         ("0 0 L * *", "neither a number"),
-        ("0 0 * * 5#3", "character '#'"),
+        ("0 0 * * 5#3", "'5#3' is not a number"),
         ("TZ=UTC 0 * * * *", "6 fields"),
         ("@every 5m", "known shortcuts"),
+        // What the API server refuses (robfig/cron's reading), though croner alone takes it.
+        ("0 0 * * 7", "Sunday is 0"),
+        ("0 0 * * FRI-MON", "starts after it ends"),
+        ("*/0 * * * *", "step must be a positive number"),
+        ("1,,2 * * * *", "empty item"),
     ] {
         let message = schedule::parse(bad).unwrap_err();
         assert!(message.contains(why), "{bad}: {message}");

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use job_deployer::manifests::{self, Context, Workload};
-use job_deployer::publisher::{KafkaSettings, publisher};
-use job_deployer::spec::DeploymentSpec;
+use job_deployer::events::publisher::{KafkaSettings, publisher};
+use job_deployer::kubernetes::manifests::{self, Context, Workload};
 use prometheus_client::registry::Registry;
 use rdkafka::ClientConfig;
 use rdkafka::Message;
@@ -38,7 +37,7 @@ impl Watching {
         let stop = CancellationToken::new();
         let tasks = vec![
             tokio::spawn(delivery.run(stop.clone())),
-            tokio::spawn(job_deployer::watcher::watch(
+            tokio::spawn(job_deployer::kubernetes::watcher::watch(
                 client,
                 "jobs".to_owned(),
                 publisher.clone(),
@@ -96,16 +95,11 @@ pub async fn read_topic_from(brokers: &str, topic: &str) -> Vec<(String, Value)>
 
 /// The Job the CronJob controller makes from the real CronJob of the full spec.
 fn job(name: &str, created: &str, deployed_by: Option<&str>) -> Value {
-    let spec: DeploymentSpec = serde_json::from_value(full_spec()).unwrap();
-    let spec = job_deployer::validate::validate(spec, None, None).unwrap();
+    let spec = crate::fixtures::checked(full_spec());
     let context = Context {
-        namespace: "jobs",
-        fetch_image: "curlimages/curl:8.11.1",
         nexus_secret: None,
-        owner: "jane",
-        author: "joe",
         at: Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap(),
-        revision: 3,
+        ..crate::fixtures::context()
     };
     let Workload::CronJob(cron_job) = manifests::workload(&spec, &context) else { panic!("a CronJob") };
     let template = cron_job.spec.unwrap().job_template;
@@ -373,7 +367,7 @@ async fn runs_become_exactly_their_events_across_a_restart() {
     .collect();
     // H's id carries its creation second in base 36 (a Job deployment's Job keeps its name).
     let report_run =
-        format!("report-{}", job_deployer::names::base36(u64::try_from(millis(&t("11:20:00")) / 1000).unwrap()));
+        format!("report-{}", job_deployer::spec::names::base36(u64::try_from(millis(&t("11:20:00")) / 1000).unwrap()));
     expected.push(json!([id(&report_run, "SCHEDULED", "11:20:00"), null, null, null]));
     expected.push(json!([format!("{report_run}/FINISHED/deleted"), "KILLED", null, null]));
     expected.sort_by_key(|line| line[0].as_str().unwrap().to_owned());

@@ -1,6 +1,10 @@
 //! The Kubernetes objects of a deployment, built from a checked spec: the Job or CronJob, the
 //! Secrets holding inline CIFS credentials, and the Secret recording a revision. Pure: what is
-//! built here is what the tests validate against the Kubernetes schemas.
+//! built here is what the tests validate against the Kubernetes schemas and the API server.
+//!
+//! Each revision owns its credentials (`<name>.v<N>-smb-<i>`, immutable): a change never
+//! overwrites the Secret a running revision mounts, and a rollback finds its revision's
+//! credentials still there. They go when the deployment goes.
 
 use std::collections::BTreeMap;
 
@@ -11,15 +15,16 @@ use k8s_openapi::api::batch::v1::{
     PodFailurePolicyRule,
 };
 use k8s_openapi::api::core::v1::{
-    CSIVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, LocalObjectReference, PodSpec,
-    PodTemplateSpec, ResourceRequirements, Secret, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    CSIVolumeSource, Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, LocalObjectReference,
+    PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, Secret, SecretKeySelector,
+    SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::names;
-use crate::spec::{DeploymentSpec, Mount, ResourceAmounts, WorkloadKind};
-use crate::validate::{RESOURCE_ROOT, file_name};
+use crate::model::ETag;
+use crate::spec::check::{RESOURCE_ROOT, file_name};
+use crate::spec::{CheckedSpec, DeploymentSpec, Mount, ResourceAmounts, WorkloadKind, names};
 
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "job-orchestrator");
 pub const DEPLOYMENT_LABEL: &str = "job-orchestrator.io/deployment";
@@ -50,7 +55,7 @@ pub const FETCH: &str = "fetch";
 /// The exit code of the fetch script when retrying cannot help (checksum, unpacking): the Job's
 /// pod failure policy fails the run at once instead of retrying it `backoffLimit` times.
 pub const FETCH_PERMANENT_FAILURE: i32 = 3;
-pub const FETCH_SCRIPT: &str = include_str!("fetch.sh");
+pub const FETCH_SCRIPT: &str = include_str!("../fetch.sh");
 const RESOURCE_VOLUME: &str = "resource";
 const SMB_DRIVER: &str = "smb.csi.k8s.io";
 
@@ -63,11 +68,17 @@ pub struct Context<'a> {
     pub fetch_image: &'a str,
     /// A Secret with `username` and `password` for Nexus; absent, downloads are anonymous.
     pub nexus_secret: Option<&'a str>,
+    /// The user every container runs as unless the spec names the runner's (never root).
+    pub run_as_user: i64,
     /// Who deployed it first (kept across revisions) and who made this revision.
     pub owner: &'a str,
     pub author: &'a str,
     pub at: DateTime<Utc>,
     pub revision: u32,
+    /// The CronJob's suspension, and why: state carried over from the deployment as it was, never
+    /// taken from a spec.
+    pub suspended: bool,
+    pub suspend_reason: Option<&'a str>,
 }
 
 /// The Job or the CronJob of a deployment.
@@ -91,16 +102,76 @@ impl Workload {
             Workload::CronJob(cron_job) => &cron_job.metadata,
         }
     }
+
+    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Workload::Job(job) => &mut job.metadata,
+            Workload::CronJob(cron_job) => &mut cron_job.metadata,
+        }
+    }
+
+    /// To be written over the version `resource_version` (a replace).
+    pub fn over(mut self, resource_version: Option<String>) -> Workload {
+        self.metadata_mut().resource_version = resource_version;
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<String> {
+        self.metadata().annotations.as_ref()?.get(key).cloned()
+    }
+
+    /// Only objects the deployer made are deployments: a Job of the same name made by someone else
+    /// is not ours to show, change or delete.
+    pub fn is_ours(&self) -> bool {
+        let labels = self.metadata().labels.as_ref();
+        is_ours(self.metadata())
+            && labels.and_then(|labels| labels.get(ROLE_LABEL)).is_some_and(|value| value == "workload")
+    }
+
+    pub fn revision(&self) -> u32 {
+        self.annotation(REVISION_ANNOTATION).and_then(|text| text.parse().ok()).unwrap_or(0)
+    }
+
+    pub fn suspended(&self) -> bool {
+        match self {
+            Workload::CronJob(cron_job) => cron_job.spec.as_ref().and_then(|spec| spec.suspend).unwrap_or(false),
+            Workload::Job(_) => false,
+        }
+    }
+
+    /// The deployment's version for clients: the object (uid), its spec (generation, revision) and
+    /// its suspension; not its status, which every run changes.
+    pub fn etag(&self) -> ETag {
+        let meta = self.metadata();
+        let generation = meta.generation.unwrap_or_default().to_string();
+        let reason = self.annotation(SUSPEND_REASON_ANNOTATION).unwrap_or_default();
+        ETag::of(&[
+            meta.uid.as_deref().unwrap_or_default(),
+            &generation,
+            &self.revision().to_string(),
+            &self.suspended().to_string(),
+            &reason,
+        ])
+    }
 }
 
-/// The name of the deployment (set by validation).
+/// Whether the platform made the object (its `managed-by` label).
+pub fn is_ours(meta: &ObjectMeta) -> bool {
+    meta.labels.as_ref().and_then(|labels| labels.get(MANAGED_BY.0)).is_some_and(|value| value == MANAGED_BY.1)
+}
+
+/// The name of the deployment (set by the checks).
 pub fn name_of(spec: &DeploymentSpec) -> &str {
     spec.name.as_deref().unwrap_or_default()
 }
 
-/// The Secret holding the inline credentials of mount `index`.
-pub fn credentials_secret_name(deployment: &str, index: usize) -> String {
-    format!("{deployment}-smb-{index}")
+/// The Secret holding the inline credentials of mount `index` in `revision`.
+pub fn credentials_secret_name(deployment: &str, revision: u32, index: usize) -> String {
+    format!("{deployment}.v{revision}-smb-{index}")
 }
 
 /// The Secret recording revision `revision`.
@@ -108,13 +179,14 @@ pub fn revision_secret_name(deployment: &str, revision: u32) -> String {
     format!("{deployment}.v{revision}")
 }
 
-/// The spec as it is kept and shown: inline credentials replaced by the Secret that holds them.
-pub fn kept(spec: &DeploymentSpec) -> DeploymentSpec {
+/// The spec as revision `revision` keeps and shows it: inline credentials replaced by the Secret
+/// that holds them.
+pub fn kept(spec: &DeploymentSpec, revision: u32) -> DeploymentSpec {
     let mut kept = spec.clone();
     let name = name_of(spec).to_owned();
     for (index, mount) in kept.mounts.iter_mut().enumerate() {
         if mount.credentials.take().is_some() {
-            mount.secret_name = Some(credentials_secret_name(&name, index));
+            mount.secret_name = Some(credentials_secret_name(&name, revision, index));
         }
     }
     kept
@@ -147,9 +219,12 @@ fn annotations(spec: &DeploymentSpec, context: &Context) -> BTreeMap<String, Str
         ("job-orchestrator.io/download-url".to_owned(), resource.download_url.clone()),
         ("job-orchestrator.io/runner-image".to_owned(), spec.runner.image.clone()),
         (REVISION_ANNOTATION.to_owned(), context.revision.to_string()),
-        (SPEC_ANNOTATION.to_owned(), serde_json::to_string(&kept(spec)).unwrap_or_default()),
+        (SPEC_ANNOTATION.to_owned(), serde_json::to_string(&kept(spec, context.revision)).unwrap_or_default()),
     ]);
     annotations.extend(run_annotations(spec, context));
+    if let Some(reason) = context.suspend_reason.filter(|_| context.suspended) {
+        annotations.insert(SUSPEND_REASON_ANNOTATION.to_owned(), reason.to_owned());
+    }
     annotations
 }
 
@@ -177,8 +252,9 @@ fn meta(name: &str, context: &Context, labels: BTreeMap<String, String>) -> Obje
     }
 }
 
-/// The Job or CronJob that runs `spec` (checked by [`crate::validate::validate`]).
-pub fn workload(spec: &DeploymentSpec, context: &Context) -> Workload {
+/// The Job or CronJob that runs `spec`.
+pub fn workload(spec: &CheckedSpec, context: &Context) -> Workload {
+    let spec = spec.spec();
     let labels = labels(spec, context.owner);
     let mut workload_labels = labels.clone();
     workload_labels.insert(ROLE_LABEL.to_owned(), "workload".to_owned());
@@ -196,7 +272,7 @@ pub fn workload(spec: &DeploymentSpec, context: &Context) -> Workload {
                 starting_deadline_seconds: schedule.starting_deadline_seconds,
                 successful_jobs_history_limit: schedule.successful_jobs_history_limit,
                 failed_jobs_history_limit: schedule.failed_jobs_history_limit,
-                suspend: Some(schedule.suspend),
+                suspend: Some(context.suspended),
                 job_template: JobTemplateSpec {
                     metadata: Some(ObjectMeta {
                         labels: Some(labels),
@@ -249,7 +325,7 @@ fn pod_spec(spec: &DeploymentSpec, context: &Context) -> PodSpec {
     };
     let mut runner_mounts = vec![resource_mount.clone()];
     for (index, mount) in spec.mounts.iter().enumerate() {
-        let (volume, volume_mount) = smb_volume(name, index, mount);
+        let (volume, volume_mount) = smb_volume(name, context.revision, index, mount);
         volumes.push(volume);
         runner_mounts.push(volume_mount);
     }
@@ -260,15 +336,36 @@ fn pod_spec(spec: &DeploymentSpec, context: &Context) -> PodSpec {
         init_containers: Some(vec![fetch_container(spec, context, resource_mount)]),
         containers: vec![runner_container(spec, runner_mounts)],
         volumes: Some(volumes),
+        // What the `restricted` Pod Security level asks of a pod: a namespace enforcing it would
+        // refuse to make the runs' pods otherwise.
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(context.run_as_user),
+            run_as_group: Some(context.run_as_user),
+            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".to_owned(), localhost_profile: None }),
+            ..PodSecurityContext::default()
+        }),
         ..PodSpec::default()
     }
 }
 
-fn smb_volume(deployment: &str, index: usize, mount: &Mount) -> (Volume, VolumeMount) {
+/// A container's part of the `restricted` level: no privilege escalation, no capability.
+pub fn restricted_container(run_as_user: Option<i64>, read_only_root: bool) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".to_owned()]), add: None }),
+        run_as_non_root: Some(true),
+        run_as_user,
+        read_only_root_filesystem: read_only_root.then_some(true),
+        ..SecurityContext::default()
+    }
+}
+
+fn smb_volume(deployment: &str, revision: u32, index: usize, mount: &Mount) -> (Volume, VolumeMount) {
     let volume_name = format!("smb-{index}");
     let secret = match &mount.secret_name {
         Some(existing) => existing.clone(),
-        None => credentials_secret_name(deployment, index),
+        None => credentials_secret_name(deployment, revision, index),
     };
     let volume = Volume {
         name: volume_name.clone(),
@@ -347,11 +444,7 @@ fn fetch_container(spec: &DeploymentSpec, context: &Context, resource_mount: Vol
         command: Some(vec!["sh".to_owned(), "-c".to_owned(), FETCH_SCRIPT.to_owned()]),
         env: Some(env),
         volume_mounts: Some(vec![resource_mount]),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            ..SecurityContext::default()
-        }),
+        security_context: Some(restricted_container(None, true)),
         ..Container::default()
     }
 }
@@ -383,15 +476,17 @@ fn runner_container(spec: &DeploymentSpec, volume_mounts: Vec<VolumeMount>) -> C
         working_dir: runner.working_dir.clone(),
         resources,
         volume_mounts: Some(volume_mounts),
+        security_context: Some(restricted_container(runner.run_as_user, false)),
         ..Container::default()
     }
 }
 
-/// The Secrets holding the mounts' inline credentials, one per mount that has them. They carry the
-/// deployment's label and no owner reference: a Job deployment's Job is replaced on every change,
-/// and the garbage collector would take its Secrets with it; the deployer removes them itself
-/// (on delete, and when a change no longer needs them).
-pub fn credentials(spec: &DeploymentSpec, context: &Context) -> Vec<Secret> {
+/// The Secrets holding the mounts' inline credentials of this revision, one per mount that has
+/// them, immutable. They carry the deployment's label and no owner reference: a Job deployment's
+/// Job is replaced on every change, and the garbage collector would take its Secrets with it; the
+/// deployer removes them with the deployment.
+pub fn credentials(spec: &CheckedSpec, context: &Context) -> Vec<Secret> {
+    let spec = spec.spec();
     let name = name_of(spec);
     spec.mounts
         .iter()
@@ -400,7 +495,8 @@ pub fn credentials(spec: &DeploymentSpec, context: &Context) -> Vec<Secret> {
         .map(|(index, credentials)| {
             let mut labels = labels(spec, context.owner);
             labels.insert(ROLE_LABEL.to_owned(), "credentials".to_owned());
-            let metadata = meta(&credentials_secret_name(name, index), context, labels);
+            labels.insert(REVISION_LABEL.to_owned(), context.revision.to_string());
+            let metadata = meta(&credentials_secret_name(name, context.revision, index), context, labels);
             let mut data = BTreeMap::from([
                 ("username".to_owned(), ByteString(credentials.username.clone().into_bytes())),
                 ("password".to_owned(), ByteString(credentials.password.clone().into_bytes())),
@@ -408,13 +504,20 @@ pub fn credentials(spec: &DeploymentSpec, context: &Context) -> Vec<Secret> {
             if let Some(domain) = &credentials.domain {
                 data.insert("domain".to_owned(), ByteString(domain.clone().into_bytes()));
             }
-            Secret { metadata, type_: Some("Opaque".to_owned()), data: Some(data), ..Secret::default() }
+            Secret {
+                metadata,
+                type_: Some("Opaque".to_owned()),
+                data: Some(data),
+                immutable: Some(true),
+                ..Secret::default()
+            }
         })
         .collect()
 }
 
 /// The record of one revision: the kept spec (no credentials), its author, time and why.
-pub fn revision(spec: &DeploymentSpec, context: &Context, change: &str) -> Secret {
+pub fn revision(spec: &CheckedSpec, context: &Context, change: &str) -> Secret {
+    let spec = spec.spec();
     let name = name_of(spec);
     let mut labels = labels(spec, context.owner);
     labels.insert(ROLE_LABEL.to_owned(), "revision".to_owned());
@@ -425,7 +528,7 @@ pub fn revision(spec: &DeploymentSpec, context: &Context, change: &str) -> Secre
         (DEPLOYED_AT_ANNOTATION.to_owned(), context.at.to_rfc3339_opts(SecondsFormat::Secs, true)),
         (CHANGE_ANNOTATION.to_owned(), change.to_owned()),
     ]));
-    let spec_json = serde_json::to_vec(&kept(spec)).unwrap_or_default();
+    let spec_json = serde_json::to_vec(&kept(spec, context.revision)).unwrap_or_default();
     Secret {
         metadata,
         type_: Some(REVISION_SECRET_TYPE.to_owned()),

@@ -7,13 +7,15 @@
 //! observed: a restart, a re-list or a second replica makes the same events with the same ids
 //! (`<jobId>/<STATUS>/<epoch milliseconds>`), which the history applies once.
 
+pub mod publisher;
+
 use chrono::{DateTime, Utc};
 use common::event::{AlgorithmReport, JobAttributes, JobEvent, ParameterReport, Patch, SchemaVersion};
 use common::job::{ExitStatus, JobStatus};
 use common::time::Instant;
 
-use crate::names;
-use crate::spec::WorkloadKind;
+pub use self::publisher::{KafkaSettings, Publisher};
+use crate::spec::{WorkloadKind, names};
 
 /// Everything known of one run.
 #[derive(Debug, Clone, PartialEq)]

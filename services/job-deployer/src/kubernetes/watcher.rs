@@ -25,9 +25,11 @@
 //! | the Job was deleted before it ended (the deployment deleted, a run replaced) | KILLED |
 //!
 //! A container that cannot start (an image that cannot be pulled, a missing Secret) leaves its pod
-//! waiting for ever: the kubelet retries. After a grace period (`JOB_DEPLOYER_START_FAILURE_GRACE_SECS`)
-//! the deployer ends such a run itself: it records when and why on the Job (annotations), which
-//! makes the run FINISHED with FAILED_SETUP_EXECUTION_ENVIRONMENT at that time, and lowers the Job's
+//! waiting for ever: the kubelet retries. So does a Job whose pod Kubernetes refuses to make (a
+//! namespace's Pod Security level, a quota): the Job controller retries, and records why only as
+//! `FailedCreate` events. After a grace period (`JOB_DEPLOYER_START_FAILURE_GRACE_SECS`) the
+//! deployer ends such a run itself: it records when and why on the Job (annotations), which makes
+//! the run FINISHED with FAILED_SETUP_EXECUTION_ENVIRONMENT at that time, and lowers the Job's
 //! `activeDeadlineSeconds` so that Kubernetes stops it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -37,19 +39,19 @@ use chrono::{DateTime, Utc};
 use common::job::ExitStatus;
 use futures_util::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
+use kube::api::ListParams;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::cluster::{FIELD_MANAGER, selector};
-use crate::events::{self, Attempt, EnvValue, Finish, RunReport};
-use crate::manifests::{self, DEPLOYMENT_LABEL};
-use crate::publisher::Publisher;
+use super::cluster::{FIELD_MANAGER, selector};
+use super::manifests::{self, DEPLOYMENT_LABEL};
+use super::status::{self, START_FAILURES, time};
+use crate::events::{self, Attempt, EnvValue, Finish, Publisher, RunReport};
 use crate::spec::WorkloadKind;
-use crate::status::{self, START_FAILURES, time};
 
 /// How often the runs going on are looked at again (a container's failure to start, a failed Job
 /// without a pod, change nothing that a watch would show).
@@ -68,6 +70,7 @@ pub async fn watch(
     stop: CancellationToken,
 ) -> Result<(), String> {
     let jobs_api = Api::<Job>::namespaced(client.clone(), &namespace);
+    let events_api = Api::<KubeEvent>::namespaced(client.clone(), &namespace);
     let config = watcher::Config::default().labels(&selector(&[]));
     let jobs = watcher::watcher(Api::<Job>::namespaced(client.clone(), &namespace), config.clone())
         .default_backoff()
@@ -88,6 +91,25 @@ pub async fn watch(
                 Some(Err(error)) => tracing::warn!(%error, "watching the runs failed; retrying"),
                 None => return Err("the watch of the runs ended".to_owned()),
             },
+        }
+        for Probe { run, job } in runs.take_probes() {
+            let uid = job.metadata.uid.clone().unwrap_or_default();
+            let failed = ListParams::default().fields(&format!("involvedObject.uid={uid},reason=FailedCreate"));
+            match events_api.list(&failed).await {
+                Ok(events) => {
+                    let latest = events.items.iter().max_by_key(|event| event.last_timestamp.as_ref().map(|t| t.0));
+                    if let Some(message) = latest.and_then(|event| event.message.clone()) {
+                        let why = format!("cannot create its pod: {message}");
+                        runs.stops.push(Stop {
+                            run: run.clone(),
+                            job: job.name_any(),
+                            patch: ending(&job, &why, Utc::now()),
+                        });
+                        runs.stopping.insert(run);
+                    }
+                }
+                Err(error) => tracing::warn!(%error, job = %job.name_any(), "cannot read why a run has no pod"),
+            }
         }
         for Stop { run, job, patch } in runs.take_stops() {
             let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PatchParams::default() };
@@ -149,6 +171,17 @@ struct Runs {
     stopping: HashSet<String>,
     /// Since when each failed run has had fewer pods seen than Kubernetes counted.
     missing_pods_since: HashMap<String, tokio::time::Instant>,
+    /// Runs without any pod past the grace, whose events say whether Kubernetes cannot make it,
+    /// and when each was last asked about.
+    probes: Vec<Probe>,
+    probed: HashMap<String, tokio::time::Instant>,
+}
+
+/// A run whose Job has made no pod for longer than the grace: its `FailedCreate` events are read.
+#[derive(Debug)]
+struct Probe {
+    run: String,
+    job: Job,
 }
 
 /// A Job as kept: without what no report reads (the field managers' records, the kept spec, the
@@ -246,6 +279,8 @@ impl Runs {
             stops: Vec::new(),
             stopping: HashSet::new(),
             missing_pods_since: HashMap::new(),
+            probes: Vec::new(),
+            probed: HashMap::new(),
         }
     }
 
@@ -262,6 +297,10 @@ impl Runs {
 
     fn take_stops(&mut self) -> Vec<Stop> {
         std::mem::take(&mut self.stops)
+    }
+
+    fn take_probes(&mut self) -> Vec<Probe> {
+        std::mem::take(&mut self.probes)
     }
 
     /// Takes one watch event; `now` is when it was seen.
@@ -389,6 +428,7 @@ impl Runs {
         self.published.remove(run);
         self.stopping.remove(run);
         self.missing_pods_since.remove(run);
+        self.probed.remove(run);
         self.pods.remove_run(run);
     }
 
@@ -420,6 +460,17 @@ impl Runs {
         {
             self.stopping.insert(run.to_owned());
             self.stops.push(Stop { run: run.to_owned(), job: job.name_any(), patch });
+        }
+        let created = time(job.metadata.creation_timestamp.as_ref());
+        if report.finished.is_none()
+            && deleted.is_none()
+            && pods.is_empty()
+            && !self.stopping.contains(run)
+            && created.is_some_and(|created| Utc::now() - created >= self.start_failure_grace)
+            && self.probed.get(run).is_none_or(|at| at.elapsed() >= RECHECK)
+        {
+            self.probed.insert(run.to_owned(), tokio::time::Instant::now());
+            self.probes.push(Probe { run: run.to_owned(), job: job.clone() });
         }
         let published = self.published.entry(run.to_owned()).or_default();
         for event in events::events(&report) {
@@ -545,18 +596,25 @@ fn stop_if_cannot_start(
     if now - created < grace {
         return None;
     }
+    Some(ending(job, &format!("cannot start: {why}"), now))
+}
+
+/// The merge patch that ends the run of `job` now, saying `why`: when and why, and a deadline
+/// already passed.
+fn ending(job: &Job, why: &str, now: DateTime<Utc>) -> serde_json::Value {
+    let created = time(job.metadata.creation_timestamp.as_ref()).unwrap_or(now);
     let started = time(job.status.as_ref().and_then(|s| s.start_time.as_ref())).unwrap_or(created);
     let elapsed = (now - started).num_seconds().max(1);
     let deadline = job.spec.as_ref().and_then(|spec| spec.active_deadline_seconds).map_or(elapsed, |d| d.min(elapsed));
     // Only over the Job as read: a second replica deciding the same finds it changed (409), then
     // sees the first one's annotations.
-    Some(serde_json::json!({
+    serde_json::json!({
         "metadata": {"resourceVersion": job.metadata.resource_version, "annotations": {
             manifests::SETUP_FAILED_AT_ANNOTATION: common::time::format_utc_millis(&now),
-            manifests::SETUP_FAILURE_ANNOTATION: format!("cannot start: {why}"),
+            manifests::SETUP_FAILURE_ANNOTATION: why,
         }},
         "spec": {"activeDeadlineSeconds": deadline},
-    }))
+    })
 }
 
 /// A pod whose state will not change any more: ended, or deleted.

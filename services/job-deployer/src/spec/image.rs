@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::names::regex;
+use super::names::regex;
 
 const MAX_NAME: usize = 255;
 

@@ -1,10 +1,18 @@
-//! What a user asks for: the seed's four parts of a deployment (the resource to run, the runner, the
-//! runner's configuration, and the name it is deployed under). Every field is checked by
-//! [`crate::validate`] before anything reaches Kubernetes.
+//! What a user asks for: the original tool's four parts of a deployment (the resource to run, the
+//! runner, the runner's configuration, and the name it is deployed under). A spec is checked
+//! ([`check`]) into a [`CheckedSpec`] before anything is deployed: no runtime takes anything else.
+
+pub mod check;
+pub mod image;
+pub mod names;
+pub mod quantity;
+pub mod schedule;
 
 use common::checksum::Checksum;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+pub use check::{CheckedSpec, Problem, Target};
 
 /// A deployment as submitted (`POST /v1/deployments`, `PUT /v1/deployments/{name}`) and as kept in
 /// each revision, where inline mount credentials have been replaced by the Secret holding them.
@@ -80,6 +88,11 @@ pub struct Runner {
     pub working_dir: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    /// The user id the runner runs as. Pods run as a non-root user (the `restricted` Pod Security
+    /// level): the deployer's default (`JOB_DEPLOYER_RUN_AS_USER`) unless the image needs its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, example = 1000)]
+    pub run_as_user: Option<i64>,
 }
 
 /// An environment variable: a `value`, or a key of an existing Secret (`secret`), never both.
@@ -142,9 +155,6 @@ pub struct Schedule {
     pub successful_jobs_history_limit: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_jobs_history_limit: Option<i32>,
-    /// Deployed suspended: no run starts until resumed.
-    #[serde(default)]
-    pub suspend: bool,
 }
 
 /// What the CronJob does when a run is due while the previous one still runs.
@@ -215,6 +225,22 @@ impl DeploymentSpec {
     pub fn kind(&self) -> WorkloadKind {
         if self.schedule.is_some() { WorkloadKind::CronJob } else { WorkloadKind::Job }
     }
+
+    /// A spec as an earlier version of the deployer kept it (a revision, an annotation, the local
+    /// runtime's folder): what it no longer keeps is dropped. `schedule.suspend` was state kept in
+    /// the spec; suspension is now the deployment's state only.
+    pub fn from_kept(mut value: serde_json::Value) -> Result<DeploymentSpec, serde_json::Error> {
+        if let Some(schedule) = value.get_mut("schedule").and_then(serde_json::Value::as_object_mut) {
+            schedule.remove("suspend");
+        }
+        serde_json::from_value(value)
+    }
+}
+
+/// Reads a kept spec with [`DeploymentSpec::from_kept`] (for `#[serde(deserialize_with)]`).
+pub fn deserialize_kept<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<DeploymentSpec, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    DeploymentSpec::from_kept(value).map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -1,140 +1,20 @@
-//! What the API shows of a deployment and its runs, read from the Kubernetes objects. The seed's
-//! container states come from the latest run's pod:
-//!
-//! | container state | when |
-//! |---|---|
-//! | `Scheduled` | no run yet, or the latest run's pod is not yet placed on a node |
-//! | `Initiated` | the pod is on a node: the resource is being fetched or the runner is starting |
-//! | `Running`   | the runner runs (pod phase `Running`) |
-//! | `Failed`    | the pod failed (phase `Failed` or `Unknown`), or a container cannot start (image pull error, bad configuration, crash loop) |
-//! | `Stopped`   | the run ended successfully (pod phase `Succeeded`) |
+//! What the API shows of a deployment and its runs, read from the Kubernetes objects. The original
+//! tool's container states (see [`ContainerState`]) come from the latest run's pod.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use crate::manifests::{self, Workload};
-use crate::schedule;
-use crate::spec::{DeploymentSpec, WorkloadKind};
+use super::manifests::{self, Workload};
+use crate::model::{ContainerState, DeploymentDetail, DeploymentState, DeploymentSummary, Run, RunState};
+use crate::spec::{DeploymentSpec, schedule};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum DeploymentState {
-    /// A CronJob that is not suspended, or a Job that has not finished.
-    Active,
-    /// A suspended CronJob, or a finished Job.
-    Inactive,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum ContainerState {
-    Scheduled,
-    Initiated,
-    Running,
-    Failed,
-    Stopped,
-}
-
-/// One line of the deployment list (the seed's "Listing jobs").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeploymentSummary {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: WorkloadKind,
-    pub deployed_at: Option<DateTime<Utc>>,
-    /// Who made the latest revision.
-    pub deployed_by: Option<String>,
-    /// Who deployed it first.
-    pub owner: Option<String>,
-    pub state: DeploymentState,
-    /// The state of the latest run's containers.
-    pub container_state: ContainerState,
-    pub image: String,
-    /// `repository/group:name:version`.
-    pub resource: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
-    pub last_run: Option<DateTime<Utc>>,
-    /// The next time the CronJob runs, computed in its time zone; none when suspended or a Job.
-    pub next_run: Option<DateTime<Utc>>,
-    pub revision: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-/// `GET /v1/deployments/{name}`: the spec and the status.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeploymentDetail {
-    #[serde(flatten)]
-    pub summary: DeploymentSummary,
-    pub suspended: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suspend_reason: Option<String>,
-    /// The spec of the current revision; inline credentials appear as the Secret holding them.
-    /// Absent only when the object was edited outside the deployer and lost its annotation.
-    pub spec: Option<DeploymentSpec>,
-    /// Runs now going on.
-    pub active_runs: usize,
-    /// What the runtime records but does not do (the local runtime ignores the image).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum RunState {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-}
-
-/// One run: a Job of the deployment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Run {
-    /// The Job's name (what `GET .../logs?run=` takes).
-    pub name: String,
-    pub state: RunState,
-    pub container_state: ContainerState,
-    /// Started by hand (`POST .../run`) rather than by the schedule.
-    pub manual: bool,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// The runner's exit code, once it ended.
-    pub exit_code: Option<i32>,
-    /// Why the run failed, in words: out of memory (OOMKilled), image pull error, deadline
-    /// exceeded, fetch failed, evicted, exited with code N.
-    pub failure_reason: Option<String>,
-    /// The pod of its latest attempt.
-    pub pod: Option<String>,
-}
-
-/// The spec kept on the workload, and its revision.
+/// The spec kept on the workload.
 pub fn kept_spec(workload: &Workload) -> Option<DeploymentSpec> {
-    let text = annotation(workload, manifests::SPEC_ANNOTATION)?;
-    serde_json::from_str(&text).ok()
-}
-
-pub fn annotation(workload: &Workload, key: &str) -> Option<String> {
-    workload.metadata().annotations.as_ref()?.get(key).cloned()
-}
-
-pub fn revision_of(workload: &Workload) -> u32 {
-    annotation(workload, manifests::REVISION_ANNOTATION).and_then(|text| text.parse().ok()).unwrap_or(0)
-}
-
-pub fn suspended(workload: &Workload) -> bool {
-    match workload {
-        Workload::CronJob(cron_job) => cron_job.spec.as_ref().and_then(|spec| spec.suspend).unwrap_or(false),
-        Workload::Job(_) => false,
-    }
+    let text = workload.annotation(manifests::SPEC_ANNOTATION)?;
+    DeploymentSpec::from_kept(serde_json::from_str(&text).ok()?).ok()
 }
 
 fn job_finished(job: &Job) -> Option<bool> {
@@ -303,6 +183,7 @@ pub fn run(job: &Job, pods: &[Pod]) -> Run {
         state,
         container_state,
         manual,
+        triggered_by: job.metadata.annotations.as_ref().and_then(|a| a.get(manifests::DEPLOYED_BY_ANNOTATION)).cloned(),
         started_at: time(status.and_then(|s| s.start_time.as_ref())),
         finished_at: time(status.and_then(|s| s.completion_time.as_ref())).or_else(|| {
             finished
@@ -334,10 +215,32 @@ pub fn runs(jobs: Vec<Job>, pods: Vec<Pod>) -> Vec<Run> {
         .collect()
 }
 
-/// The list line of `workload`, given its latest pod.
-pub fn summary(workload: &Workload, latest_pod: Option<&Pod>, now: DateTime<Utc>) -> DeploymentSummary {
+/// The runs of every deployment (by the deployment label), newest first.
+pub fn runs_by_deployment(jobs: Vec<Job>, pods: Vec<Pod>) -> BTreeMap<String, Vec<Run>> {
+    let mut jobs_by_deployment: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+    for job in jobs {
+        if let Some(deployment) = job.metadata.labels.as_ref().and_then(|l| l.get(manifests::DEPLOYMENT_LABEL)) {
+            jobs_by_deployment.entry(deployment.clone()).or_default().push(job);
+        }
+    }
+    let mut pods_by_deployment: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    for pod in pods {
+        if let Some(deployment) = pod.metadata.labels.as_ref().and_then(|l| l.get(manifests::DEPLOYMENT_LABEL)) {
+            pods_by_deployment.entry(deployment.clone()).or_default().push(pod);
+        }
+    }
+    jobs_by_deployment
+        .into_iter()
+        .map(|(deployment, jobs)| {
+            let pods = pods_by_deployment.remove(&deployment).unwrap_or_default();
+            (deployment, runs(jobs, pods))
+        })
+        .collect()
+}
+
+/// The list line of `workload`, given its latest run.
+pub fn summary(workload: &Workload, latest: Option<&Run>, now: DateTime<Utc>) -> DeploymentSummary {
     let spec = kept_spec(workload);
-    let meta = workload.metadata();
     let resource = spec.as_ref().map(|spec| {
         let r = &spec.resource;
         format!("{}/{}:{}:{}", r.repository, r.group, r.name, r.version)
@@ -349,30 +252,44 @@ pub fn summary(workload: &Workload, latest_pod: Option<&Pod>, now: DateTime<Utc>
             (state, None, None, time(job.status.as_ref().and_then(|s| s.start_time.as_ref())), None)
         }
     };
-    let mut container_state = container_state(latest_pod);
-    if let Workload::Job(job) = workload
-        && job_finished(job) == Some(false)
-    {
-        container_state = ContainerState::Failed;
-    }
     DeploymentSummary {
-        name: meta.name.clone().unwrap_or_default(),
+        name: workload.name().to_owned(),
         kind: workload.kind(),
-        deployed_at: annotation(workload, manifests::DEPLOYED_AT_ANNOTATION)
+        deployed_at: workload
+            .annotation(manifests::DEPLOYED_AT_ANNOTATION)
             .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
             .map(|at| at.with_timezone(&Utc)),
-        deployed_by: annotation(workload, manifests::DEPLOYED_BY_ANNOTATION),
-        owner: annotation(workload, manifests::OWNER_ANNOTATION),
+        deployed_by: workload.annotation(manifests::DEPLOYED_BY_ANNOTATION),
+        owner: workload.annotation(manifests::OWNER_ANNOTATION),
         state,
-        container_state,
+        container_state: latest.map_or(ContainerState::Scheduled, |run| run.container_state),
         image: spec.as_ref().map(|spec| spec.runner.image.clone()).unwrap_or_default(),
         resource: resource.unwrap_or_default(),
         schedule,
         time_zone,
         last_run,
         next_run,
-        revision: revision_of(workload),
+        last_failure: latest.and_then(|run| run.failure_reason.clone()),
+        revision: workload.revision(),
         description: spec.and_then(|spec| spec.description),
+    }
+}
+
+/// The detail of `workload`, given its runs (newest first).
+pub fn detail(workload: &Workload, runs: &[Run], now: DateTime<Utc>) -> DeploymentDetail {
+    let active_runs = match workload {
+        Workload::CronJob(cron_job) => cron_job.status.as_ref().and_then(|s| s.active.as_ref()).map_or(0, Vec::len),
+        Workload::Job(job) => {
+            job.status.as_ref().and_then(|s| s.active).map_or(0, |active| usize::try_from(active).unwrap_or(0))
+        }
+    };
+    DeploymentDetail {
+        summary: summary(workload, runs.first(), now),
+        suspended: workload.suspended(),
+        suspend_reason: workload.annotation(manifests::SUSPEND_REASON_ANNOTATION).filter(|_| workload.suspended()),
+        spec: kept_spec(workload),
+        active_runs,
+        warnings: Vec::new(),
     }
 }
 
@@ -391,22 +308,4 @@ fn cron_job_view(cron_job: &CronJob, now: DateTime<Utc>) -> CronView {
     let last_run = time(cron_job.status.as_ref().and_then(|s| s.last_schedule_time.as_ref()));
     let state = if suspended { DeploymentState::Inactive } else { DeploymentState::Active };
     (state, pattern, zone_name, last_run, next_run)
-}
-
-/// The newest pod of the newest Job of each deployment (by the deployment label).
-pub fn latest_pods(pods: Vec<Pod>) -> BTreeMap<String, Pod> {
-    let mut latest: BTreeMap<String, Pod> = BTreeMap::new();
-    for pod in pods {
-        let Some(deployment) = pod.metadata.labels.as_ref().and_then(|l| l.get(manifests::DEPLOYMENT_LABEL)).cloned()
-        else {
-            continue;
-        };
-        let newer = latest.get(&deployment).is_none_or(|current| {
-            time(pod.metadata.creation_timestamp.as_ref()) > time(current.metadata.creation_timestamp.as_ref())
-        });
-        if newer {
-            latest.insert(deployment, pod);
-        }
-    }
-    latest
 }
