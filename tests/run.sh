@@ -23,8 +23,9 @@ drop_test_databases
 
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-test.XXXXXX")
 cleanup() {
-    stop_kube
-    [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID"
+    # A server of the test stack that had to be killed is reported, but the tests' verdict stands.
+    stop_kube || true
+    [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID" || true
     rm -rf "$STACK_DIR"
     drop_test_databases
 }

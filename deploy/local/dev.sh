@@ -54,10 +54,13 @@ cleanup() {
     trap '' INT TERM
     trap - EXIT
     say "stopping the platform"
-    stop_processes "${PIDS[@]}"
-    stop_kube
-    [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID"
+    local killed=0
+    stop_processes "${PIDS[@]}" || killed=1
+    stop_kube || killed=1
+    [ -z "${BROKER_PID:-}" ] || stop_processes "$BROKER_PID" || killed=1
     rm -rf "$STACK_DIR"
+    # A process that ignored SIGTERM is a bug: the exit status says so.
+    [ $killed -eq 0 ] || die "stopped, but a process had to be killed"
     say "stopped"
 }
 trap cleanup EXIT

@@ -287,7 +287,8 @@ start_broker() {
     die "the broker does not serve on 127.0.0.1:$port (its log: $dir/broker.log)"
 }
 
-# Sends SIGTERM to the given processes, waits up to 10 s, then kills what is left.
+# Sends SIGTERM to the given processes, waits up to 10 s, then kills what is left and fails: a
+# process that ignores SIGTERM is a bug to see, not to hide.
 stop_processes() {
     local pids=("$@") pid
     [ ${#pids[@]} -gt 0 ] || return 0
@@ -300,6 +301,7 @@ stop_processes() {
     done
     say "still running after 10 s, killing: ${pids[*]}"
     kill -KILL "${pids[@]}" 2>/dev/null || true
+    return 1
 }
 
 # The Kubernetes control plane (ensure_kube, start_kube, stop_kube) is in its own file.

@@ -169,14 +169,16 @@ YAML
 }
 
 # Stops what start_kube started (etcd, the storage, last: the others stop in about 3 s, together)
-# and removes its folder.
+# and removes its folder; fails if a process had to be killed.
 stop_kube() {
     [ -n "${KUBE_DIR:-}" ] || return 0
-    [ ${#KUBE_PIDS[@]} -le 1 ] || stop_processes "${KUBE_PIDS[@]:1}"
-    [ ${#KUBE_PIDS[@]} -eq 0 ] || stop_processes "${KUBE_PIDS[0]}"
+    local stopped=0
+    [ ${#KUBE_PIDS[@]} -le 1 ] || stop_processes "${KUBE_PIDS[@]:1}" || stopped=1
+    [ ${#KUBE_PIDS[@]} -eq 0 ] || stop_processes "${KUBE_PIDS[0]}" || stopped=1
     rm -rf "$KUBE_DIR"
     KUBE_PIDS=()
     KUBE_DIR=
+    return $stopped
 }
 
 # Namespace $1 with the deployer's ServiceAccount, Role and RoleBinding from
