@@ -92,18 +92,22 @@ async fn page_or_not_found(request: HttpRequest, ui: web::Data<WebUi>) -> HttpRe
     }
 }
 
-/// A GET of a path the app routes: not under the API or the assets, no file name (`x.js`), and
-/// only plain segments (nothing that a file server would refuse, like `..` or a backslash).
+/// What a file the build makes ends with: such a path is a file or a 404, never a page.
+const FILE_EXTENSIONS: [&str; 12] =
+    [".js", ".mjs", ".css", ".map", ".html", ".json", ".txt", ".svg", ".png", ".ico", ".woff2", ".webmanifest"];
+
+/// A GET of a path the app routes: not under the API or the assets, not a file name (`x.js`),
+/// and only plain segments (nothing that a file server would refuse, like `..` or a backslash).
+/// Dots inside a segment are plain: a Maven group (`org.example`) is part of a catalog page's path.
 pub fn is_page(method: &actix_web::http::Method, path: &str) -> bool {
     let under = |prefix: &str| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     let plain = |segment: &str| {
         !segment.starts_with('.')
-            && segment.chars().all(|c| c.is_ascii_alphanumeric() || "-_~%:@+=,;!$&'()*".contains(c))
+            && segment.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~%:@+=,;!$&'()*".contains(c))
     };
-    let last = path.rsplit('/').next().unwrap_or_default();
     (method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD)
         && !NOT_PAGES.iter().any(|prefix| under(prefix))
-        && !last.contains('.')
+        && !FILE_EXTENSIONS.iter().any(|extension| path.to_ascii_lowercase().ends_with(extension))
         && path.split('/').skip(1).all(|segment| segment.is_empty() || plain(segment))
 }
 

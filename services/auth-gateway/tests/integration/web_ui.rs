@@ -29,7 +29,7 @@ async fn every_page_of_the_app_is_index_html_with_a_fresh_nonce_that_its_policy_
     let (server, _dir) = with_ui().await;
     let mut nonces = Vec::new();
     for path in
-        ["/", "/index.html", "/deployments", "/deployments/hello/logs?run=hello-1&grep=ERROR", "/history/job%201"]
+        ["/", "/index.html", "/deployments", "/deployments/hello/logs?run=hello-1&grep=ERROR", "/history/job%201", "/catalog/samples/org.example/hello"]
     {
         let answer = client().get(server.url(path)).send().await.unwrap();
         assert_eq!(answer.status(), 200, "{path}");
@@ -48,7 +48,7 @@ async fn every_page_of_the_app_is_index_html_with_a_fresh_nonce_that_its_policy_
     }
     nonces.sort();
     nonces.dedup();
-    assert_eq!(nonces.len(), 5, "each page load has its own nonce");
+    assert_eq!(nonces.len(), 6, "each page load has its own nonce");
 }
 
 #[tokio::test]
