@@ -43,6 +43,9 @@ say "checking formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+say "checking the workspace: the common crate's dependencies, cargo deny, the RSQL parser's fuzz target"
+tests/workspace_checks.sh
+
 say "checking the dev command: start, every service ready, Ctrl-C, everything stopped"
 tests/dev_stack_check.sh
 
