@@ -156,6 +156,19 @@ ensure_helm() {
     export HELM="$dir/helm/helm"
 }
 
+# schemathesis, which fuzzes each service from its OpenAPI document (tests/schemathesis.sh).
+ensure_schemathesis() {
+    python_venv schemathesis "schemathesis==4.32.5"
+    export SCHEMATHESIS="$PYTHON_TOOLS_DIR/schemathesis/bin/schemathesis"
+}
+
+# cargo-deny, for tests/workspace_checks.sh.
+ensure_cargo_deny() {
+    cargo deny --version >/dev/null 2>&1 && return
+    say "installing cargo-deny (a few minutes, once)"
+    cargo install cargo-deny --locked
+}
+
 # The test runner.
 ensure_nextest() {
     cargo nextest --version >/dev/null 2>&1 && return
@@ -206,19 +219,18 @@ ensure_kafka() {
 }
 
 # Postgres on 127.0.0.1:5432 with trust authentication: the machine's own, started if it is stopped,
-# installed from Debian if there is none (and then, being a throwaway local cluster, opened to
-# 127.0.0.1 without password, as the machine's own is).
+# installed from Debian if there is none. Being a throwaway local cluster, it is opened to 127.0.0.1
+# without password (a fresh machine's cluster asks for one: scram-sha-256 in its pg_hba.conf).
 ensure_postgres() {
-    pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && return
-    local version installed=0
-    if ! command -v pg_ctlcluster >/dev/null; then
-        apt_install postgresql
-        installed=1
-    fi
+    pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && postgres_trusts_loopback && return
+    command -v pg_ctlcluster >/dev/null || apt_install postgresql
+    local version hba
     version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1 || true)
     [ -n "$version" ] || die "no Postgres cluster under /etc/postgresql"
-    if [ $installed -eq 1 ]; then
-        sed -i '1i host all all 127.0.0.1/32 trust' "/etc/postgresql/$version/main/pg_hba.conf"
+    hba="/etc/postgresql/$version/main/pg_hba.conf"
+    if ! grep -qE '^host[[:space:]]+all[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$hba"; then
+        say "letting 127.0.0.1 into the local Postgres $version without password"
+        sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
     fi
     # The package may have started the cluster already: start it if it is down, else reload it.
     if pg_ctlcluster --skip-systemctl-redirect "$version" main status >/dev/null 2>&1; then
@@ -228,10 +240,14 @@ ensure_postgres() {
         pg_ctlcluster --skip-systemctl-redirect "$version" main start || die "Postgres $version does not start"
     fi
     for _ in $(seq 1 30); do
-        pg_isready -q -h 127.0.0.1 -p 5432 && return
+        pg_isready -q -h 127.0.0.1 -p 5432 && postgres_trusts_loopback && return
         sleep 1
     done
-    die "Postgres does not answer on 127.0.0.1:5432"
+    die "Postgres does not answer on 127.0.0.1:5432 without a password"
+}
+
+postgres_trusts_loopback() {
+    psql "$POSTGRES_URL_BASE/postgres" -w -tAc 'SELECT 1' >/dev/null 2>&1
 }
 
 # Creates database $1 if it does not exist.
