@@ -20,6 +20,7 @@ use actix_web::dev::Server;
 use actix_web::web;
 use service_kit::{Env, Positive, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
 use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
 
 pub use error::Error;
 pub use events::{KafkaSettings, Publisher};
@@ -194,7 +195,7 @@ pub async fn run_on(settings: Settings, listener: TcpListener, cluster: Cluster)
 }
 
 async fn start(settings: Settings, listener: TcpListener, cluster: Option<Cluster>) -> Result<Running, StartError> {
-    let mut service = Service::new(NAME, ApiDoc::document());
+    let mut service = Service::new(NAME, ApiDoc::openapi());
     let (publisher, delivery) = events::publisher::publisher(&settings.kafka, service.registry())?;
     let stop = CancellationToken::new();
     let stop_delivery = CancellationToken::new();
@@ -303,7 +304,7 @@ pub fn run_with(settings: &Settings, listener: TcpListener, cluster: Option<Clus
         Some(cluster) => Backend::Kubernetes(Box::new(Kubernetes::new(cluster, settings.deployer.clone()))),
         None => Backend::Unconfigured,
     };
-    let service = Service::new(NAME, ApiDoc::document()).readiness(readiness(&backend, None));
+    let service = Service::new(NAME, ApiDoc::openapi()).readiness(readiness(&backend, None));
     let runtime = Runtime::new(backend, settings.deployer.clone());
     serve(service, settings, listener, runtime)
 }

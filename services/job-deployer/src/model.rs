@@ -241,6 +241,16 @@ pub struct LogRequest {
     pub follow: bool,
     /// The whole log, without the default bounds.
     pub all: bool,
+    /// Lines by number instead: `lines` lines from line `from` (1-based), or the last `lines`.
+    pub window: Option<LogWindow>,
+}
+
+/// Lines of a log by their numbers in the whole log (a viewer loading earlier lines on scroll).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogWindow {
+    /// The first line (1-based); the window ends at the log's end when absent.
+    pub from: Option<usize>,
+    pub lines: usize,
 }
 
 /// Lines of log answered when the caller sets no bound: a huge log is never sent whole unless
@@ -261,6 +271,12 @@ impl LogRequest {
 /// A log answer: whole, or a stream that goes on while the run writes.
 pub enum Log {
     Text(String),
+    /// Lines `first..first + count` of a log of `total` lines.
+    Window {
+        text: String,
+        first: usize,
+        total: usize,
+    },
     Follow(std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send>>),
 }
 
@@ -268,6 +284,9 @@ impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Log::Text(text) => f.debug_tuple("Text").field(&text.len()).finish(),
+            Log::Window { first, total, .. } => {
+                f.debug_struct("Window").field("first", first).field("total", total).finish()
+            }
             Log::Follow(_) => f.write_str("Follow"),
         }
     }

@@ -54,6 +54,19 @@ pub struct SearchRequest {
     pub limit: usize,
 }
 
+/// The whole log of the attempt `request` names.
+fn whole(request: &LogRequest) -> LogRequest {
+    LogRequest {
+        all: true,
+        follow: false,
+        tail_lines: None,
+        since_seconds: None,
+        limit_bytes: None,
+        window: None,
+        ..request.clone()
+    }
+}
+
 /// The longest pattern a log search takes.
 pub const MAX_PATTERN: usize = 1000;
 
@@ -216,7 +229,14 @@ impl Runtime {
     }
 
     pub async fn logs(&self, name: &str, request: &LogRequest) -> Result<Log, Error> {
-        Ok(self.log_of(name, request).await?.1)
+        let Some(window) = request.window else { return Ok(self.log_of(name, request).await?.1) };
+        let (_, log) = self.log_of(name, &whole(request)).await?;
+        let Log::Text(text) = log else { return Ok(log) };
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let total = lines.len();
+        let first = window.from.unwrap_or_else(|| total.saturating_sub(window.lines) + 1).max(1);
+        let text = lines.iter().skip(first - 1).take(window.lines).copied().collect();
+        Ok(Log::Window { text, first, total })
     }
 
     async fn log_of(&self, name: &str, request: &LogRequest) -> Result<(String, Log), Error> {
@@ -244,15 +264,7 @@ impl Runtime {
             .size_limit(1 << 20)
             .build()
             .map_err(|error| invalid(format!("'{}' is not a regular expression: {error}", search.pattern)))?;
-        let whole = LogRequest {
-            all: true,
-            follow: false,
-            tail_lines: None,
-            since_seconds: None,
-            limit_bytes: None,
-            ..request.clone()
-        };
-        let (run, log) = self.log_of(name, &whole).await?;
+        let (run, log) = self.log_of(name, &whole(request)).await?;
         let Log::Text(text) = log else { return Err(invalid("a followed log cannot be searched".to_owned())) };
         let mut matches = Vec::new();
         let mut truncated = false;

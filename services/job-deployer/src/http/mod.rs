@@ -11,9 +11,8 @@ mod tools;
 use actix_web::http::header::{ETAG, IF_MATCH};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::Deserialize;
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::{OpenApi as Document, RefOr, Response};
-use utoipa::{IntoParams, OpenApi};
+use utoipa::IntoParams;
+use utoipa::OpenApi;
 
 use crate::model::{DeploymentDetail, Precondition, Versioned};
 use crate::runtime::Runtime;
@@ -62,39 +61,6 @@ pub fn routes(config: &mut web::ServiceConfig) {
     )
 )]
 pub struct ApiDoc;
-
-impl ApiDoc {
-    /// The document, with the answers of the token check on every operation that needs one.
-    pub fn document() -> Document {
-        let mut document = ApiDoc::openapi();
-        for item in document.paths.paths.values_mut() {
-            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete].into_iter().flatten() {
-                denied_answers(operation);
-            }
-        }
-        document
-    }
-}
-
-/// 401 and 403, as `service_kit::auth` answers them.
-fn denied_answers(operation: &mut Operation) {
-    let error = || {
-        utoipa::openapi::ResponseBuilder::new().content(
-            "application/json",
-            utoipa::openapi::ContentBuilder::new()
-                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-    };
-    let responses = &mut operation.responses.responses;
-    let unauthenticated: Response =
-        error().description("No token, or one that is not valid (`unauthenticated`, `invalid_token`)").build();
-    let forbidden: Response = error()
-        .description("The caller's role may not do this (`forbidden`), or a change came from another site's page (`cross_site_request`)")
-        .build();
-    responses.entry("401".to_owned()).or_insert(RefOr::T(unauthenticated));
-    responses.entry("403".to_owned()).or_insert(RefOr::T(forbidden));
-}
 
 /// A deployment's name in a path: an RFC 1123 label, checked before it reaches any runtime.
 #[derive(Debug, Clone, Deserialize, IntoParams)]

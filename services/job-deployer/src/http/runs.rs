@@ -9,7 +9,9 @@ use utoipa::IntoParams;
 
 use super::{NamePath, State};
 use crate::error::Error;
-use crate::model::{Log, LogContainer, LogRequest, LogSearch, Run};
+use crate::model::{Log, LogContainer, LogRequest, LogSearch, LogWindow, Run};
+
+const MAX_WINDOW: usize = 10_000;
 use crate::runtime::SearchRequest;
 
 /// The runs (Jobs) of a deployment, newest first, with why each failed.
@@ -52,10 +54,18 @@ pub struct LogQuery {
     /// The whole log, however long.
     #[serde(default)]
     all: bool,
+    /// Lines by number: this many lines (at most 10000) of the whole log, from `fromLine`, or
+    /// the last ones; the answer says which (`X-First-Line`) and of how many (`X-Total-Lines`).
+    #[param(minimum = 1, maximum = 10000)]
+    lines: Option<usize>,
+    /// With `lines`: the first line wanted (1-based).
+    #[param(rename = "fromLine", minimum = 1)]
+    from_line: Option<usize>,
 }
 
 impl LogQuery {
     fn into_request(self) -> Result<LogRequest, Error> {
+        let invalid = |field: &'static str, message: String| Error::InvalidParameter { field, message };
         for (field, value, minimum) in [
             ("tailLines", self.tail_lines, 0),
             ("sinceSeconds", self.since_seconds, 1),
@@ -68,7 +78,30 @@ impl LogQuery {
                 });
             }
         }
+        let window = match (self.lines, self.from_line) {
+            (None, Some(_)) => return Err(invalid("fromLine", "`fromLine` goes with `lines`".to_owned())),
+            (None, None) => None,
+            (Some(lines), _) if !(1..=MAX_WINDOW).contains(&lines) => {
+                return Err(invalid("lines", format!("the parameter `lines` is {lines}; 1 to {MAX_WINDOW}")));
+            }
+            (Some(_), Some(0)) => return Err(invalid("fromLine", "lines are counted from 1".to_owned())),
+            (Some(lines), from) => {
+                if self.follow
+                    || self.tail_lines.is_some()
+                    || self.since_seconds.is_some()
+                    || self.limit_bytes.is_some()
+                {
+                    return Err(invalid(
+                        "lines",
+                        "`lines` reads lines by number: not with follow, tailLines, sinceSeconds or limitBytes"
+                            .to_owned(),
+                    ));
+                }
+                Some(LogWindow { from, lines })
+            }
+        };
         Ok(LogRequest {
+            window,
             run: self.run,
             container: self.container,
             tail_lines: self.tail_lines,
@@ -86,7 +119,10 @@ impl LogQuery {
     get, path = "/v1/deployments/{name}/logs", tag = "runs",
     params(NamePath, LogQuery),
     responses(
-        (status = 200, content_type = "text/plain", body = String),
+        (status = 200, content_type = "text/plain", body = String, headers(
+            ("X-First-Line" = usize, description = "with `lines`: the number of the first line answered"),
+            ("X-Total-Lines" = usize, description = "with `lines`: how many lines the whole log has"),
+        )),
         (status = 400, body = ErrorBody, description = "a parameter that cannot be used"),
         (status = 404, body = ErrorBody, description = "no such deployment or run, no run yet (`no_run`), no previous attempt (`no_previous`)"),
         (status = 409, body = ErrorBody, description = "no log yet, and why: the pod is not on a node, the container has not started or cannot (`log_not_ready`)"),
@@ -99,6 +135,11 @@ pub async fn logs(runtime: State, path: web::Path<NamePath>, query: Query<LogQue
     let text = ContentType::plaintext();
     Ok(match runtime.logs(&path.name, &request).await? {
         Log::Text(body) => HttpResponse::Ok().content_type(text).body(body),
+        Log::Window { text: body, first, total } => HttpResponse::Ok()
+            .content_type(text)
+            .insert_header(("X-First-Line", first.to_string()))
+            .insert_header(("X-Total-Lines", total.to_string()))
+            .body(body),
         Log::Follow(stream) => {
             HttpResponse::Ok().content_type(text).streaming(stream.map(|chunk| chunk.map(web::Bytes::from)))
         }

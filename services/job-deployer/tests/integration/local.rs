@@ -298,3 +298,93 @@ async fn a_failed_attempt_is_tried_again_and_a_run_past_its_deadline_is_stopped(
     assert_eq!(inits, 2, "one INIT per attempt");
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// Copies the folder `from` into `to`, recursively.
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The folder of a deployer of the version before suspension left the spec (`local-state-v1`: a
+/// suspended CronJob at revision 2 with a failed run) is read as it is, and what is written back
+/// is read again.
+#[tokio::test]
+async fn a_folder_of_the_previous_version_is_read_and_kept_working() {
+    let work = std::env::temp_dir().join(format!("job-deployer-upgrade-{}", uuid::Uuid::new_v4().simple()));
+    let state = work.join("state");
+    copy_folder(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/local-state-v1"), &state);
+    let env = service_kit::testing::test_env([
+        ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
+        ("JOB_DEPLOYER_RUNTIME", "local"),
+        ("JOB_DEPLOYER_LOCAL_DIR", state.to_str().unwrap()),
+        ("KAFKA_BROKERS", &brokers()),
+        ("JOB_EVENTS_TOPIC", &format!("job-events-{}", uuid::Uuid::new_v4().simple())),
+    ]);
+    let settings = job_deployer::Settings::from_env(&env).unwrap();
+    let server = start(&settings).await;
+    let detail = server.get("/v1/deployments/legacy").await;
+    assert_eq!(detail.status(), 200);
+    let etag = detail.headers()["etag"].to_str().unwrap().to_owned();
+    let detail: Value = detail.json().await.unwrap();
+    assert_eq!(
+        (
+            detail["suspended"].clone(),
+            detail["suspendReason"].clone(),
+            detail["revision"].clone(),
+            detail["owner"].clone()
+        ),
+        (json!(true), json!("month-end freeze"), json!(2), json!("ana"))
+    );
+    assert!(detail["spec"]["schedule"].get("suspend").is_none(), "suspension is no longer in the spec: {detail}");
+    assert_eq!(detail["lastFailure"], "exited with code 2");
+    let revisions: Value = server.get("/v1/deployments/legacy/revisions").await.json().await.unwrap();
+    assert_eq!(revisions.as_array().unwrap().len(), 2);
+    let runs: Value = server.get("/v1/deployments/legacy/runs").await.json().await.unwrap();
+    assert_eq!((runs[0]["name"].clone(), runs[0]["exitCode"].clone()), (json!("legacy-1763700000"), json!(2)));
+    let log = server.get("/v1/deployments/legacy/logs").await.text().await.unwrap();
+    assert_eq!(log, "hello world\nsomething failed\n");
+    // Lines by number, and a search, for a viewer.
+    let window = server.get("/v1/deployments/legacy/logs?lines=1").await;
+    assert_eq!(
+        (window.headers()["x-first-line"].to_str().unwrap(), window.headers()["x-total-lines"].to_str().unwrap()),
+        ("2", "2")
+    );
+    assert_eq!(window.text().await.unwrap(), "something failed\n");
+    let window = server.get("/v1/deployments/legacy/logs?lines=1&fromLine=1").await.text().await.unwrap();
+    assert_eq!(window, "hello world\n");
+    let found: Value =
+        server.get("/v1/deployments/legacy/logs/search?pattern=FAIL&ignoreCase=true").await.json().await.unwrap();
+    assert_eq!(found["matches"], json!([{"line": 2, "text": "something failed"}]), "{found}");
+    assert_eq!((found["run"].clone(), found["lines"].clone()), (json!("legacy-1763700000"), json!(2)));
+
+    // Saved back as the UI would (over the version read), then resumed: both written and read again.
+    let saved = server
+        .client
+        .put(server.url("/v1/deployments/legacy"))
+        .header("If-Match", &etag)
+        .json(&detail["spec"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let saved: Value = saved.json().await.unwrap();
+    assert_eq!((saved["revision"].clone(), saved["suspended"].clone()), (json!(3), json!(true)));
+    let resumed =
+        server.client.post(server.url("/v1/deployments/legacy/resume")).header("If-Match", &etag).send().await.unwrap();
+    assert_eq!(resumed.status(), 412, "the version read before the change is stale");
+    assert_eq!(server.client.post(server.url("/v1/deployments/legacy/resume")).send().await.unwrap().status(), 200);
+    server.stop().await;
+    let server = start(&settings).await;
+    let detail: Value = server.get("/v1/deployments/legacy").await.json().await.unwrap();
+    assert_eq!((detail["revision"].clone(), detail["suspended"].clone()), (json!(3), json!(false)));
+    server.stop().await;
+    std::fs::remove_dir_all(&work).unwrap();
+}

@@ -950,3 +950,70 @@ async fn bug_11_values_kubernetes_reads_otherwise_are_refused_with_the_reason() 
     let _ = named;
     deployer.stop().await;
 }
+
+/// The Role the product ships grants exactly what the deployer's code lists, and the API server,
+/// asked as the ServiceAccount, agrees (`kubectl auth can-i`).
+#[tokio::test]
+async fn the_shipped_role_grants_exactly_the_deployers_calls() {
+    use job_deployer::kubernetes::permissions::NEEDED;
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/kubernetes/job-deployer-rbac.yaml");
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let roles: Vec<&Value> = documents.iter().filter(|document| document["kind"] == "Role").collect();
+    assert_eq!(roles.len(), 1, "one Role");
+    assert!(
+        documents.iter().all(|document| document["metadata"].get("namespace").is_none()),
+        "no namespace named: it goes where it is applied"
+    );
+    let mut granted = std::collections::BTreeSet::new();
+    for rule in roles[0]["rules"].as_array().unwrap() {
+        for group in rule["apiGroups"].as_array().unwrap() {
+            for resource in rule["resources"].as_array().unwrap() {
+                for verb in rule["verbs"].as_array().unwrap() {
+                    granted.insert((
+                        group.as_str().unwrap().to_owned(),
+                        resource.as_str().unwrap().to_owned(),
+                        verb.as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    let needed: std::collections::BTreeSet<(String, String, String)> = NEEDED
+        .iter()
+        .flat_map(|p| p.verbs.iter().map(move |verb| (p.group.to_owned(), p.resource.to_owned(), (*verb).to_owned())))
+        .collect();
+    assert_eq!(granted, needed, "the Role grants exactly what the deployer calls");
+
+    let namespace = TestNamespace::create("role").await;
+    let cluster = job_deployer::Cluster::new(namespace.deployer(), namespace.name().to_owned());
+    for (group, resource, verb) in &needed {
+        assert!(cluster.may(group, resource, verb).await.unwrap(), "the ServiceAccount may {verb} {resource}");
+    }
+    for (group, resource, verb) in [
+        ("", "pods", "delete"),
+        ("", "secrets", "update"),
+        ("batch", "jobs", "update"),
+        ("", "configmaps", "get"),
+        ("apps", "deployments", "create"),
+    ] {
+        assert!(!cluster.may(group, resource, verb).await.unwrap(), "the ServiceAccount may not {verb} {resource}");
+    }
+    namespace.delete().await;
+}
+
+/// `follow=true` streams a run's log (kwok never ends a followed log, so the read is bounded).
+#[tokio::test]
+async fn a_runs_log_is_followed() {
+    let deployer = Deployer::start("follow").await;
+    assert_eq!(deployer.deploy(&spec("report", &image::sleep(30), None)).await.status(), 201);
+    deployer
+        .runs_until("report", 60, "the run runs", |runs| runs.first().is_some_and(|run| run["state"] == "Running"))
+        .await;
+    let mut response = deployer.server.get("/v1/deployments/report/logs?follow=true").await;
+    assert_eq!(response.status(), 200);
+    let first = tokio::time::timeout(Duration::from_secs(10), response.chunk()).await;
+    let chunk = first.expect("a line within 10 s").unwrap().expect("a chunk");
+    assert!(String::from_utf8_lossy(&chunk).contains("kwok"), "{chunk:?}");
+    drop(response);
+    deployer.stop().await;
+}
