@@ -1,0 +1,67 @@
+import { lazy, Suspense, useState } from "react";
+import { createBrowserRouter, Navigate, Outlet, RouterProvider } from "react-router";
+import { RequireSession } from "./auth";
+import { ErrorBoundary, ErrorView, FullPageLoader } from "./components/ErrorView";
+import { Shell } from "./components/Shell";
+import { LoginPage } from "./pages/LoginPage";
+import { newQueryClient, Providers } from "./providers";
+
+// Pages load when first opened: the first page (login, then the list) stays small.
+const CatalogPage = lazy(() => import("./pages/CatalogPage"));
+const ArtifactPage = lazy(() => import("./pages/ArtifactPage"));
+const DeployPage = lazy(() => import("./pages/DeployPage"));
+const DeploymentsPage = lazy(() => import("./pages/DeploymentsPage"));
+const DeploymentPage = lazy(() => import("./pages/DeploymentPage"));
+const LogsPage = lazy(() => import("./pages/LogsPage"));
+const HistoryPage = lazy(() => import("./pages/HistoryPage"));
+const HistoryJobPage = lazy(() => import("./pages/HistoryJobPage"));
+
+function Page() {
+  return (
+    <ErrorBoundary fallback={(error, reset) => <ErrorView error={error} onRetry={reset} />}>
+      <Suspense fallback={<FullPageLoader />}>
+        <Outlet />
+      </Suspense>
+    </ErrorBoundary>
+  );
+}
+
+export const routes = [
+  { path: "/login", element: <LoginPage /> },
+  {
+    element: (
+      <RequireSession>
+        <Shell>
+          <Page />
+        </Shell>
+      </RequireSession>
+    ),
+    children: [
+      { path: "/", element: <Navigate to="/deployments" replace /> },
+      { path: "/catalog", element: <CatalogPage /> },
+      { path: "/catalog/:repository/:group/:name", element: <ArtifactPage /> },
+      { path: "/deploy", element: <DeployPage /> },
+      { path: "/deployments", element: <DeploymentsPage /> },
+      { path: "/deployments/:name", element: <DeploymentPage /> },
+      { path: "/deployments/:name/edit", element: <DeployPage /> },
+      { path: "/deployments/:name/logs", element: <LogsPage /> },
+      { path: "/history", element: <HistoryPage /> },
+      { path: "/history/:jobId", element: <HistoryJobPage /> },
+      { path: "*", element: <NotFound /> },
+    ],
+  },
+];
+
+function NotFound() {
+  return <ErrorView error={new Error(location.pathname)} />;
+}
+
+export function App() {
+  const [client] = useState(newQueryClient);
+  const [router] = useState(() => createBrowserRouter(routes));
+  return (
+    <Providers client={client}>
+      <RouterProvider router={router} />
+    </Providers>
+  );
+}

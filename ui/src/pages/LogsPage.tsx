@@ -1,0 +1,74 @@
+// A deployment's logs: any run (the latest by default), its fetch or runner container, its previous
+// attempt; live from the pod, or from the history's archive once the pod is gone.
+import { Anchor, Group, SegmentedControl, Select, Stack, Switch, Title } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
+import { Link, useParams } from "react-router";
+import { call, deployerApi } from "../api/client";
+import { ErrorView } from "../components/ErrorView";
+import { RunBadge } from "../components/StateBadges";
+import { LogViewer, type LogSource } from "../features/logs/LogViewer";
+import { useI18n } from "../i18n";
+import { formatTime, useTimeZone } from "../time";
+import { useUrlState } from "../url";
+
+export default function LogsPage() {
+  const { t, language } = useI18n();
+  const { zone } = useTimeZone();
+  const { name = "" } = useParams();
+  const url = useUrlState();
+  const runs = useQuery({
+    queryKey: ["deployments", name, "runs"],
+    queryFn: () => call(`GET /api/deployments/${name}/runs`, deployerApi.GET("/api/deployments/{name}/runs", { params: { path: { name } } })),
+    refetchInterval: 5_000,
+  });
+  const sorted = [...(runs.data ?? [])].sort((a, b) => (b.startedAt ?? "").localeCompare(a.startedAt ?? "") || b.name.localeCompare(a.name));
+  const runName = url.get("run") || sorted[0]?.name || "";
+  const run = sorted.find((r) => r.name === runName);
+  const container = url.get("container", "runner");
+  const previous = url.get("previous") === "1";
+
+  const sources: LogSource[] = runName
+    ? [
+        {
+          kind: "live",
+          url: `/api/deployments/${encodeURIComponent(name)}/logs`,
+          params: { run: runName, container, ...(previous ? { previous: "true" } : {}) },
+          running: run ? run.state === "Running" || run.state === "Pending" : false,
+        },
+        {
+          kind: "archived",
+          url: `/api/history/${encodeURIComponent(runName)}/logs`,
+          params: { container, ...(previous ? { attempt: "previous" } : {}) },
+          running: false,
+        },
+      ]
+    : [];
+
+  return (
+    <Stack>
+      <Group justify="space-between" wrap="wrap">
+        <Title order={2}>
+          {t("logs.title")} · <Anchor component={Link} to={`/deployments/${encodeURIComponent(name)}`}>{name}</Anchor>
+        </Title>
+        {run && <RunBadge state={run.state} />}
+      </Group>
+      {runs.error && <ErrorView error={runs.error} onRetry={() => runs.refetch()} />}
+      <Group wrap="wrap" align="flex-end">
+        <Select
+          label={t("logs.run")}
+          data={sorted.map((r) => ({ value: r.name, label: `${r.name} · ${r.startedAt ? formatTime(r.startedAt, zone, language) : "—"} · ${t(`run.${r.state}`)}` }))}
+          value={runName || null}
+          onChange={(value) => url.set({ run: value, grep: null, match: null })}
+          allowDeselect={false}
+          w={420}
+          maw="100%"
+          searchable
+        />
+        <SegmentedControl aria-label={t("logs.container")} value={container} onChange={(value) => url.set({ container: value === "runner" ? null : value, grep: null, match: null })} data={[{ value: "runner", label: t("logs.runner") }, { value: "fetch", label: t("logs.fetch") }]} />
+        <Switch label={t("logs.previous")} checked={previous} onChange={(e) => url.set({ previous: e.currentTarget.checked ? 1 : null })} />
+      </Group>
+      {runs.data && sorted.length === 0 ? <ErrorView error={new Error(t("logs.noRuns"))} /> : null}
+      {sources.length > 0 && <LogViewer sources={sources} fileName={`${runName}-${container}${previous ? "-previous" : ""}.log`} />}
+    </Stack>
+  );
+}
