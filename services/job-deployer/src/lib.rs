@@ -241,7 +241,11 @@ async fn start(settings: Settings, listener: TcpListener, cluster: Option<Cluste
                     () = stop.cancelled() => watching.await.map_err(|error| error.to_string()).and_then(|ended| ended),
                     ended = &mut watching => {
                         let error = ended.map_err(|error| error.to_string()).and_then(|ended| ended).err();
-                        Err(error.unwrap_or_else(|| "the watch of the runs ended".to_owned()))
+                        match error {
+                            // Asked to stop: the watch ended because of it (both were ready at once).
+                            None if stop.is_cancelled() => Ok(()),
+                            error => Err(error.unwrap_or_else(|| "the watch of the runs ended".to_owned())),
+                        }
                     }
                 },
                 None => {

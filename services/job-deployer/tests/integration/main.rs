@@ -15,6 +15,7 @@ mod local;
 mod manifests;
 mod on_kubernetes;
 mod oracle;
+mod shutdown;
 mod tools;
 mod validation;
 mod watch;

@@ -1,6 +1,11 @@
 //! The watcher turns what Kubernetes shows of the runs into job events, in the real broker: a
 //! scripted sequence of Job and pod changes on the API stand-in, a restart of the watcher in the
 //! middle, and every event read back from the topic.
+//!
+//! A stand-in, for what a real control plane cannot be made to do on demand: a watch dropped and
+//! taken up again from a list (the restart), and runs whose every time is chosen, so that the
+//! events' ids can be compared exactly. How real runs end is tested on the control plane
+//! (`on_kubernetes::each_way_a_run_ends_reaches_the_job_history_with_its_status`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
