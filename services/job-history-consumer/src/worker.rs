@@ -135,13 +135,17 @@ impl Worker {
     /// first has come; `None` when asked to stop.
     async fn next_batch(&self, stop: &CancellationToken) -> Option<Vec<OwnedMessage>> {
         let first = loop {
+            // A wait without a message nor an error says the broker serves again: an error may be
+            // over without any message coming (Kafka reports a topic just created as unknown until
+            // its brokers have the topic's metadata), and `/readyz` must not keep reporting it.
             let received = tokio::select! {
                 _ = stop.cancelled() => return None,
-                received = self.consumer.recv() => received,
+                received = tokio::time::timeout(self.batch.max_backoff, self.consumer.recv()) => received,
             };
             match received {
-                Ok(message) => break message.detach(),
-                Err(error) => {
+                Err(_quiet) => self.problems.clear("broker"),
+                Ok(Ok(message)) => break message.detach(),
+                Ok(Err(error)) => {
                     tracing::warn!(%error, "cannot receive from the broker; retrying");
                     self.problems.set("broker", FAILING);
                     self.metrics.retried("broker");

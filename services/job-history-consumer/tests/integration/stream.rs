@@ -1,5 +1,5 @@
-//! The consumer as a process, fed through the broker: bad messages, a crash, a resumption inside a
-//! record batch, a database outage and a group of two.
+//! The consumer as a process, fed through the broker: topics it makes, bad messages, a crash, a
+//! resumption inside a record batch, a database outage and a group of two.
 
 use std::time::Duration;
 
@@ -158,6 +158,28 @@ async fn a_consumer_resuming_inside_a_record_batch_applies_the_rest_of_it() {
     wait_for_progress(&stack, statuses as i64, events.len() as i64, Duration::from_secs(60)).await;
     // Exactly what follows the committed offset was applied: nothing before it, nothing lost.
     assert_eq!(stack.history().await, expected_history(&events[resume_at..]).await);
+    consumer.signal_and_wait("TERM").await;
+}
+
+#[tokio::test]
+async fn a_consumer_whose_topics_do_not_exist_yet_makes_them_and_reports_the_broker_ready_without_any_event() {
+    // Kafka answers "unknown topic" for a while after making one; that must not stay a failure.
+    let stack = Stack::new(1).await;
+    let topic = format!("{}-made-by-the-consumer", stack.topic);
+    let mut env = stack.env();
+    for (name, value) in &mut env {
+        if name == "JOB_EVENTS_TOPIC" {
+            value.clone_from(&topic);
+        }
+    }
+    let consumer = start(&env).await;
+    // Long enough for the topics to be made, subscribed to, and any error of that time to be told.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    wait_for("the broker ready", Duration::from_secs(10), || async {
+        let (_, body) = get(&consumer, "/readyz").await;
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["checks"]["broker"] == "ok"
+    })
+    .await;
     consumer.signal_and_wait("TERM").await;
 }
 
