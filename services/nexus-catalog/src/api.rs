@@ -10,7 +10,8 @@ use serde::Deserialize;
 use service_kit::{ErrorBody, Query};
 use utoipa::IntoParams;
 
-use crate::catalog::{Catalog, CatalogError, Filter};
+use crate::catalog::{Catalog, CatalogError};
+use crate::listing::Filter;
 use crate::error::ApiError;
 use crate::model::{self, ArtifactPage, Repository, VersionDetail, VersionList};
 use crate::nexus::NexusError;

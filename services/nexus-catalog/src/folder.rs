@@ -12,9 +12,14 @@ use chrono::{DateTime, Utc};
 use sha1::Digest;
 use walkdir::WalkDir;
 
-use crate::catalog::{CatalogError, Listing};
 use crate::layout;
+use crate::listing::Listing;
 use crate::model::{Asset, Checksums, Component, Repository};
+
+/// The folder cannot be read: why, with the path.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct FolderError(pub String);
 
 #[derive(Debug, Clone)]
 pub struct Folder {
@@ -35,7 +40,7 @@ impl Folder {
         }
     }
 
-    pub async fn repositories(&self) -> Result<Vec<Repository>, CatalogError> {
+    pub async fn repositories(&self) -> Result<Vec<Repository>, FolderError> {
         let root = self.root.clone();
         blocking(move || {
             let entries = match std::fs::read_dir(&root) {
@@ -63,13 +68,13 @@ impl Folder {
     }
 
     /// Every job of `repository`, without checksums.
-    pub async fn listing(&self, repository: &str) -> Result<Listing, CatalogError> {
+    pub async fn listing(&self, repository: &str) -> Result<Listing, FolderError> {
         let folder = self.root.join(repository);
         blocking(move || Ok(Listing::new(components(&folder, &folder, false)?))).await
     }
 
     /// Every version of one job, with the checksums of its files.
-    pub async fn job(&self, repository: &str, group: &str, name: &str) -> Result<Vec<Component>, CatalogError> {
+    pub async fn job(&self, repository: &str, group: &str, name: &str) -> Result<Vec<Component>, FolderError> {
         let segments: Vec<&str> = if group.is_empty() { Vec::new() } else { group.split('.').collect() };
         // The group and name come from the request's path: they must not leave the repository.
         let safe = |part: &str| !part.is_empty() && part != "." && part != ".." && !part.contains(['/', '\\', '\0']);
@@ -90,19 +95,19 @@ impl Folder {
 }
 
 async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, CatalogError> + Send + 'static,
-) -> Result<T, CatalogError> {
+    work: impl FnOnce() -> Result<T, FolderError> + Send + 'static,
+) -> Result<T, FolderError> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|error| CatalogError::Folder(format!("the folder reader stopped: {error}")))?
+        .map_err(|error| FolderError(format!("the folder reader stopped: {error}")))?
 }
 
-fn unreadable(path: &Path, error: &dyn std::fmt::Display) -> CatalogError {
-    CatalogError::Folder(format!("cannot read {}: {error}", path.display()))
+fn unreadable(path: &Path, error: &dyn std::fmt::Display) -> FolderError {
+    FolderError(format!("cannot read {}: {error}", path.display()))
 }
 
 /// The components of the files under `under`, their paths taken from `repository`.
-fn components(repository: &Path, under: &Path, with_checksums: bool) -> Result<Vec<Component>, CatalogError> {
+fn components(repository: &Path, under: &Path, with_checksums: bool) -> Result<Vec<Component>, FolderError> {
     if !under.is_dir() {
         return Ok(Vec::new());
     }
