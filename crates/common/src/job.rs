@@ -61,6 +61,11 @@ macro_rules! impl_name {
             pub fn name(self) -> &'static str {
                 self.into()
             }
+
+            /// Every value's name, in the order of the declaration.
+            pub fn names() -> Vec<&'static str> {
+                <Self as strum::IntoEnumIterator>::iter().map(Self::name).collect()
+            }
         }
 
         impl std::fmt::Display for $ty {

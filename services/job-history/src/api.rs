@@ -28,6 +28,8 @@ pub struct Searches {
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/v1/jobs/history", web::get().to(search_jobs))
+        // Before `{jobId}`, which would take the word for a job id.
+        .route("/v1/jobs/history/selectors", web::get().to(list_selectors))
         .route("/v1/jobs/history/{jobId}", web::get().to(get_job))
         .route("/v1/jobs/history/{jobId}", web::delete().to(delete_job));
 }
@@ -37,11 +39,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// An RSQL query over the job fields; absent, every job. Operators `==`, `!=`, `=gt=` (`>`),
-    /// `=ge=` (`>=`), `=lt=` (`<`), `=le=` (`<=`), `=in=`, `=out=`; `;` is AND (binds tighter), `,`
-    /// is OR; `*` in a text value is a wildcard. Date-times: `yyyy/MM/dd[ HH:mm[:ss[.SSS]]]` with a
-    /// mandatory offset (`-03`, `+0130`; `%2B` for `+` in a URL), or RFC 3339. Inside one AND group,
-    /// `param*` comparisons hold for the same parameter and `algorithm*` ones for the same algorithm.
+    /// An RSQL query over the job fields (`GET /v1/jobs/history/selectors` lists them); absent,
+    /// every job. Operators `==`, `!=`, `=gt=` (`>`), `=ge=` (`>=`), `=lt=` (`<`), `=le=` (`<=`),
+    /// `=in=`, `=out=`, and `=isnull=`, `=notnull=` with no value (a list is null when empty); `;`
+    /// or ` and ` is AND (binds tighter), `,` or ` or ` is OR; `*` in a text value is a wildcard, in
+    /// a status (`exitStatus==*ERROR`) it matches the names. Date-times: `yyyy/MM/dd[ HH:mm[:ss[.SSS]]]`
+    /// with a mandatory offset (`-03`, `+0130`; `%2B` for `+` in a URL), or RFC 3339. Inside one AND
+    /// group, `param*` comparisons hold for the same parameter and `algorithm*` ones for the same
+    /// algorithm.
     #[param(example = "(paramLabel=='Sleeps');(paramValue=in=('3','1'))")]
     q: Option<String>,
     /// How many matching jobs to skip.
@@ -86,6 +91,78 @@ pub struct SearchResponse {
     pub total: i64,
     pub offset: i64,
     pub limit: i64,
+}
+
+/// The type of a selector's values.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectorType {
+    String,
+    Integer,
+    Number,
+    Datetime,
+    Boolean,
+    /// One of the names in `values`.
+    Enum,
+}
+
+/// A selector that `q` may name, with what it takes: what a query builder offers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SelectorInfo {
+    #[schema(example = "exitStatus")]
+    pub name: &'static str,
+    #[serde(rename = "type")]
+    pub value_type: SelectorType,
+    /// Several values per job (`status`, `submissionMachines`, `paramValue`): a comparison holds
+    /// when an element matches, `!=` and `=out=` when the list is not empty and none does, and the
+    /// list is null (`=isnull=`) when it has no element.
+    pub list: bool,
+    /// The operators it takes, each in its canonical spelling.
+    #[schema(example = json!(["==", "!=", "=in=", "=out=", "=isnull=", "=notnull="]))]
+    pub operators: Vec<&'static str>,
+    /// Every value it can take, for enums and booleans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["UNKNOWN", "SUCCESS", "EXECUTION_ERROR"]))]
+    pub values: Option<Vec<&'static str>>,
+    /// Whether `*` stands for any run of characters in its values (text, and the names of an enum).
+    pub wildcards: bool,
+    /// Whether a search can be sorted by it (`attr`).
+    pub sortable: bool,
+}
+
+/// The selectors a query may name.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/history/selectors",
+    tag = "history",
+    responses((status = 200, description = "Every selector, in the order of the job's fields; a job whose id is `selectors` is found with `q=jobId==selectors`", body = Vec<SelectorInfo>))
+)]
+pub async fn list_selectors() -> HttpResponse {
+    use common::rsql::value::ValueType;
+    let infos: Vec<SelectorInfo> = selectors::SELECTORS
+        .iter()
+        .map(|selector| {
+            let (value_type, values) = match selector.value_type {
+                ValueType::Text => (SelectorType::String, None),
+                ValueType::Integer => (SelectorType::Integer, None),
+                ValueType::Decimal => (SelectorType::Number, None),
+                ValueType::DateTime => (SelectorType::Datetime, None),
+                ValueType::Boolean => (SelectorType::Boolean, Some(vec!["true", "false"])),
+                ValueType::JobStatus => (SelectorType::Enum, Some(common::job::JobStatus::names())),
+                ValueType::ExitStatus => (SelectorType::Enum, Some(common::job::ExitStatus::names())),
+            };
+            SelectorInfo {
+                name: selector.name,
+                value_type,
+                list: selector.list,
+                operators: selector.operators().map(common::rsql::Operator::symbol).collect(),
+                values,
+                wildcards: selector.takes_wildcards(),
+                sortable: selectors::sortable(selector.name).is_some(),
+            }
+        })
+        .collect();
+    HttpResponse::Ok().json(infos)
 }
 
 /// Search the history.

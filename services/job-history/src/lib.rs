@@ -77,8 +77,8 @@ impl AsRef<ServerSettings> for Settings {
 /// The service's API, as served at `/openapi.json` and committed as `openapi/job-history.json`.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    paths(api::search_jobs, api::get_job, api::delete_job),
-    components(schemas(api::SearchResponse, common::job::Job)),
+    paths(api::search_jobs, api::list_selectors, api::get_job, api::delete_job),
+    components(schemas(api::SearchResponse, api::SelectorInfo, api::SelectorType, common::job::Job)),
     tags((name = "history", description = "Every run of every job, searched with RSQL"))
 )]
 pub struct ApiDoc;

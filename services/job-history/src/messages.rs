@@ -198,6 +198,24 @@ fn parse_error(kind: &ParseErrorKind, at: usize, locale: Locale) -> String {
             format!("os parênteses estão aninhados mais de {max} níveis no caractere {at}"),
             format!("les parenthèses sont imbriquées sur plus de {max} niveaux au caractère {at}"),
         ),
+        ParseErrorKind::ValueAfterNullCheck { operator } => translate(
+            locale,
+            format!(
+                "`{operator}` não recebe valor, mas um está escrito no caractere {at}; escreva o seletor e `{operator}` sozinhos, como em endTime{operator}"
+            ),
+            format!(
+                "`{operator}` ne prend pas de valeur, mais une est écrite au caractère {at} ; écrivez le sélecteur et `{operator}` seuls, comme endTime{operator}"
+            ),
+        ),
+        ParseErrorKind::NoBlankBeforeKeyword { keyword } => translate(
+            locale,
+            format!(
+                "`{keyword}` no caractere {at} precisa de um espaço antes, pois as palavras and e or ficam entre espaços (`;` e `,` não precisam)"
+            ),
+            format!(
+                "`{keyword}` au caractère {at} doit être précédé d'un blanc, car les mots and et or se placent entre blancs (`;` et `,` n'en ont pas besoin)"
+            ),
+        ),
     }
 }
 
@@ -230,8 +248,28 @@ fn value_error(kind: &ValueErrorKind, at: usize, locale: Locale) -> String {
             let kind = type_name(*expected, locale);
             translate(
                 locale,
-                format!("o curinga `*` só é permitido em texto, não em {kind} (caractere {at})"),
-                format!("le joker `*` n'est permis que dans du texte, pas dans {kind} (caractère {at})"),
+                format!("o curinga `*` só é permitido em texto e status, não em {kind} (caractere {at})"),
+                format!("le joker `*` n'est permis que dans du texte et les statuts, pas dans {kind} (caractère {at})"),
+            )
+        }
+        ValueErrorKind::NoMatch { pattern, expected, valid, suggestion } => {
+            let (kind, valid) = (type_name(*expected, locale), valid.join(", "));
+            let hint = suggestion.as_ref().map(|s| {
+                translate(
+                    locale,
+                    format!(" (os valores são em maiúsculas: quis dizer {s}?)"),
+                    format!(" (les valeurs sont en majuscules : vouliez-vous dire {s} ?)"),
+                )
+            });
+            let hint = hint.unwrap_or_default();
+            translate(
+                locale,
+                format!(
+                    "`{pattern}` no caractere {at} não corresponde a nenhum valor{hint}; os valores ({kind}) são {valid}"
+                ),
+                format!(
+                    "`{pattern}` au caractère {at} ne correspond à aucune valeur{hint} ; les valeurs ({kind}) sont {valid}"
+                ),
             )
         }
         ValueErrorKind::Invalid { text, expected: ValueType::DateTime } => translate(

@@ -20,7 +20,7 @@ impl Span {
     }
 }
 
-/// A query: comparisons combined with AND (`;`) and OR (`,`).
+/// A query: comparisons combined with AND (`;` or ` and `) and OR (`,` or ` or `).
 ///
 /// Nested operations of the same kind are flattened (`(a;b);c` is one AND of three), since AND and OR
 /// are associative; an operation always has at least two operands.
@@ -42,13 +42,14 @@ impl PartialEq for Expr {
     }
 }
 
-/// `selector operator arguments`, e.g. `priority=gt=1` or `status=in=(FINISHED,QUEUED)`.
+/// `selector operator arguments`, e.g. `priority=gt=1`, `status=in=(FINISHED,QUEUED)` or
+/// `endTime=isnull=`.
 #[derive(Debug, Clone)]
 pub struct Comparison {
     pub selector: Selector,
     pub operator: Operator,
     pub operator_span: Span,
-    /// One value, or one or more for `=in=` and `=out=`.
+    /// One value, one or more for `=in=` and `=out=`, none for `=isnull=` and `=notnull=`.
     pub arguments: Vec<Argument>,
     pub span: Span,
 }
@@ -73,6 +74,8 @@ impl PartialEq for Selector {
 }
 
 /// The comparison operators of RSQL. `>` and `=gt=` (and the other pairs) are the same operator.
+/// `=isnull=` and `=notnull=` are not in the reference parser but in its users' (rsql-jpa and the
+/// like), there with a dummy value; here they take none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operator {
     Equal,
@@ -83,10 +86,12 @@ pub enum Operator {
     LessOrEqual,
     In,
     Out,
+    IsNull,
+    NotNull,
 }
 
 impl Operator {
-    pub const ALL: [Operator; 8] = [
+    pub const ALL: [Operator; 10] = [
         Operator::Equal,
         Operator::NotEqual,
         Operator::GreaterThan,
@@ -95,6 +100,8 @@ impl Operator {
         Operator::LessOrEqual,
         Operator::In,
         Operator::Out,
+        Operator::IsNull,
+        Operator::NotNull,
     ];
 
     /// The operator written as `text` (`==`, `=gt=`, `>`...), if it is one.
@@ -108,6 +115,8 @@ impl Operator {
             "=le=" | "<=" => Operator::LessOrEqual,
             "=in=" => Operator::In,
             "=out=" => Operator::Out,
+            "=isnull=" => Operator::IsNull,
+            "=notnull=" => Operator::NotNull,
             _ => return None,
         })
     }
@@ -123,6 +132,8 @@ impl Operator {
             Operator::LessOrEqual => "=le=",
             Operator::In => "=in=",
             Operator::Out => "=out=",
+            Operator::IsNull => "=isnull=",
+            Operator::NotNull => "=notnull=",
         }
     }
 
@@ -140,6 +151,11 @@ impl Operator {
     /// `=in=` and `=out=` take a list; the others take one value.
     pub fn takes_list(self) -> bool {
         matches!(self, Operator::In | Operator::Out)
+    }
+
+    /// `=isnull=` and `=notnull=` take no value.
+    pub fn takes_no_value(self) -> bool {
+        matches!(self, Operator::IsNull | Operator::NotNull)
     }
 
     /// Whether the operator orders values (and so needs an ordered type).
@@ -227,6 +243,32 @@ impl Argument {
                 Part::Wildcard => "*",
             })
             .collect()
+    }
+
+    /// Whether `text` is what this value describes: equal to it without wildcards, matched by the
+    /// pattern with them (a wildcard stands for any run of characters, none included).
+    pub fn matches(&self, text: &str) -> bool {
+        // Each piece of text between wildcards, found in order, leftmost first: the first piece
+        // must start the text and the last end it unless a wildcard stands there.
+        let mut rest = text;
+        let mut anchored = true;
+        for (index, part) in self.parts.iter().enumerate() {
+            match part {
+                Part::Wildcard => anchored = false,
+                Part::Text(piece) if index + 1 == self.parts.len() => {
+                    return if anchored { rest == piece } else { rest.ends_with(piece.as_str()) };
+                }
+                Part::Text(piece) if anchored => match rest.strip_prefix(piece.as_str()) {
+                    Some(after) => rest = after,
+                    None => return false,
+                },
+                Part::Text(piece) => match rest.find(piece.as_str()) {
+                    Some(at) => rest = &rest[at + piece.len()..],
+                    None => return false,
+                },
+            }
+        }
+        !anchored || rest.is_empty()
     }
 
     /// The value as an SQL `LIKE` pattern with `\` as the escape character: a wildcard becomes `%`,

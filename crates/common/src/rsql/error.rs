@@ -26,6 +26,11 @@ pub enum ParseErrorKind {
     ListForSingleValue { operator: Operator, count: usize },
     /// Parentheses nested deeper than the parser follows.
     TooDeep { max: usize },
+    /// A value after `=isnull=` or `=notnull=`, which take none.
+    ValueAfterNullCheck { operator: Operator },
+    /// ` and ` or ` or ` written right after a quote or a parenthesis: the keywords stand between
+    /// blanks.
+    NoBlankBeforeKeyword { keyword: String },
 }
 
 /// What the parser would have accepted at the place of an [`ParseErrorKind::Unexpected`].
@@ -91,6 +96,16 @@ impl fmt::Display for ParseError {
             ParseErrorKind::TooDeep { max } => {
                 write!(f, "parentheses are nested more than {max} deep at character {at}")
             }
+            ParseErrorKind::ValueAfterNullCheck { operator } => write!(
+                f,
+                "`{operator}` takes no value, but one is written at character {at}; write the selector and \
+                 `{operator}` alone, as in endTime{operator}"
+            ),
+            ParseErrorKind::NoBlankBeforeKeyword { keyword } => write!(
+                f,
+                "`{keyword}` at character {at} needs a blank before it, as the keywords and and or stand between \
+                 blanks (`;` and `,` need none)"
+            ),
         }
     }
 }

@@ -25,7 +25,7 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
         .next()
         .and_then(|query| query.into_inner().next())
         .ok_or_else(|| ParseError { kind: ParseErrorKind::Empty, span: Span::default() })?;
-    Builder { offsets: &offsets }.or_expr(or_expr)
+    Builder { query, offsets: &offsets }.or_expr(or_expr)
 }
 
 /// Byte offset to character offset, for spans that users can count.
@@ -122,8 +122,8 @@ fn expected_for(rule: Rule) -> &'static [Expected] {
         Rule::unquoted | Rule::double_quoted | Rule::single_quoted => &[Expected::Value],
         Rule::value_sep => &[Expected::ValueSeparator],
         Rule::close => &[Expected::Close],
-        Rule::and_op => &[Expected::And],
-        Rule::or_op => &[Expected::Or],
+        Rule::and_op | Rule::and_word => &[Expected::And],
+        Rule::or_op | Rule::or_word => &[Expected::Or],
         Rule::EOI => &[Expected::End],
         _ => &[],
     }
@@ -132,6 +132,7 @@ fn expected_for(rule: Rule) -> &'static [Expected] {
 /// Builds the tree from pest's pairs. The grammar guarantees each pair's shape, so a missing child
 /// cannot happen; it still becomes an error rather than a panic.
 struct Builder<'a> {
+    query: &'a str,
     offsets: &'a CharOffsets,
 }
 
@@ -140,8 +141,10 @@ impl Builder<'_> {
         let span = self.offsets.span(pair.as_span());
         let operands = pair
             .into_inner()
-            .filter(|pair| pair.as_rule() == Rule::and_expr)
-            .map(|and| self.and_expr(and))
+            .filter_map(|pair| match pair.as_rule() {
+                Rule::and_expr => Some(self.and_expr(pair)),
+                _ => self.keyword_blank(&pair).err().map(Err),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(combine(
             operands,
@@ -158,10 +161,10 @@ impl Builder<'_> {
         let span = self.offsets.span(pair.as_span());
         let operands = pair
             .into_inner()
-            .filter(|pair| matches!(pair.as_rule(), Rule::group | Rule::comparison))
-            .map(|constraint| match constraint.as_rule() {
-                Rule::group => self.or_expr(self.group_content(constraint)?),
-                _ => self.comparison(constraint).map(Expr::Comparison),
+            .filter_map(|constraint| match constraint.as_rule() {
+                Rule::group => Some(self.group_content(constraint).and_then(|content| self.or_expr(content))),
+                Rule::comparison => Some(self.comparison(constraint).map(Expr::Comparison)),
+                _ => self.keyword_blank(&constraint).err().map(Err),
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(combine(
@@ -178,9 +181,13 @@ impl Builder<'_> {
     fn comparison(&self, pair: Pair<'_, Rule>) -> Result<Comparison, ParseError> {
         let span = self.offsets.span(pair.as_span());
         let mut inner = pair.into_inner();
-        let (Some(selector), Some(operator), Some(arguments)) = (inner.next(), inner.next(), inner.next()) else {
-            return Err(self.malformed(span));
-        };
+        let Some(selector) = inner.next() else { return Err(self.malformed(span)) };
+        let selector = Selector { name: selector.as_str().to_owned(), span: self.offsets.span(selector.as_span()) };
+        let Some(operator) = inner.next() else { return Err(self.malformed(span)) };
+        if operator.as_rule() == Rule::null_check {
+            return self.null_check(selector, operator, span);
+        }
+        let Some(arguments) = inner.next() else { return Err(self.malformed(span)) };
         let operator_span = self.offsets.span(operator.as_span());
         let Some(op) = Operator::from_symbol(operator.as_str()) else {
             let kind = ParseErrorKind::UnknownOperator { operator: operator.as_str().to_owned() };
@@ -199,8 +206,31 @@ impl Builder<'_> {
             let kind = ParseErrorKind::ListForSingleValue { operator: op, count: arguments.len() };
             return Err(ParseError { kind, span: arguments_span });
         }
-        let selector = Selector { name: selector.as_str().to_owned(), span: self.offsets.span(selector.as_span()) };
         Ok(Comparison { selector, operator: op, operator_span, arguments, span })
+    }
+
+    /// `=isnull=` or `=notnull=`, refused with a value after it.
+    fn null_check(&self, selector: Selector, check: Pair<'_, Rule>, span: Span) -> Result<Comparison, ParseError> {
+        let mut inner = check.into_inner();
+        let Some(operator) = inner.next() else { return Err(self.malformed(span)) };
+        let operator_span = self.offsets.span(operator.as_span());
+        let Some(op) = Operator::from_symbol(operator.as_str()) else { return Err(self.malformed(span)) };
+        if let Some(value) = inner.next() {
+            let kind = ParseErrorKind::ValueAfterNullCheck { operator: op };
+            return Err(ParseError { kind, span: self.offsets.span(value.as_span()) });
+        }
+        Ok(Comparison { selector, operator: op, operator_span, arguments: Vec::new(), span })
+    }
+
+    /// A keyword (` and `, ` or `) needs a blank before it, as after it; `;` and `,` need none.
+    fn keyword_blank(&self, operator: &Pair<'_, Rule>) -> Result<(), ParseError> {
+        let is_keyword = operator.clone().into_inner().next().is_some();
+        let before = self.query[..operator.as_span().start()].chars().next_back();
+        if !is_keyword || before.is_some_and(|c| matches!(c, ' ' | '\t' | '\r' | '\n')) {
+            return Ok(());
+        }
+        let kind = ParseErrorKind::NoBlankBeforeKeyword { keyword: operator.as_str().to_owned() };
+        Err(ParseError { kind, span: self.offsets.span(operator.as_span()) })
     }
 
     fn value(&self, pair: Pair<'_, Rule>) -> Argument {

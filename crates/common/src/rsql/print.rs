@@ -34,7 +34,9 @@ fn join(f: &mut Formatter<'_>, operands: &[Expr], separator: char, needs_group: 
 impl Display for Comparison {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.selector.name, self.operator)?;
-        if self.operator.takes_list() {
+        if self.operator.takes_no_value() {
+            Ok(())
+        } else if self.operator.takes_list() {
             f.write_char('(')?;
             for (index, argument) in self.arguments.iter().enumerate() {
                 if index > 0 {

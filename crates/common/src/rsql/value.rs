@@ -9,7 +9,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use strum::IntoEnumIterator;
 
-use super::ast::{Argument, Span};
+use super::ast::{Argument, Part, Span};
 use crate::job::{ExitStatus, JobStatus};
 
 /// The types a field of the history can have.
@@ -28,6 +28,12 @@ impl ValueType {
     /// Whether `<`, `>` and the like mean something for this type.
     pub fn is_ordered(self) -> bool {
         !matches!(self, ValueType::Boolean | ValueType::JobStatus | ValueType::ExitStatus)
+    }
+
+    /// The type's name without its article ("exit status"), where a message counts none of it.
+    pub fn bare_name(self) -> &'static str {
+        let name = self.name();
+        name.strip_prefix("an ").or_else(|| name.strip_prefix("a ")).unwrap_or(name)
     }
 
     /// The type's name with its article, as messages use it ("an integer").
@@ -58,6 +64,8 @@ pub enum TypedValue {
     DateTime(DateTime<Utc>),
     JobStatus(JobStatus),
     ExitStatus(ExitStatus),
+    /// The names of an enumeration's values that a pattern matched (`*ERROR`): one or more.
+    Names(Vec<&'static str>),
 }
 
 /// A value that does not fit its field's type, and where it is.
@@ -69,8 +77,11 @@ pub struct ValueError {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueErrorKind {
-    /// A `*` in a value whose type is not text.
+    /// A `*` in a value whose type is neither text nor an enumeration.
     Wildcard { expected: ValueType },
+    /// A pattern that matches none of an enumeration's values; `suggestion` when the same pattern
+    /// in upper case would.
+    NoMatch { pattern: String, expected: ValueType, valid: Vec<&'static str>, suggestion: Option<String> },
     /// Not a value of the type (not a number, not a boolean, not a date-time...).
     Invalid { text: String, expected: ValueType },
     /// A date-time without its offset.
@@ -86,7 +97,18 @@ impl fmt::Display for ValueError {
         let at = self.span.position();
         match &self.kind {
             ValueErrorKind::Wildcard { expected } => {
-                write!(f, "a `*` wildcard is only allowed in text, not in {} (character {at})", expected.name())
+                write!(
+                    f,
+                    "a `*` wildcard is only allowed in text and statuses, not in {} (character {at})",
+                    expected.name()
+                )
+            }
+            ValueErrorKind::NoMatch { pattern, expected, valid, suggestion } => {
+                write!(f, "`{pattern}` at character {at} matches no {}", expected.bare_name())?;
+                if let Some(suggestion) = suggestion {
+                    write!(f, " (values are upper case: did you mean {suggestion}?)")?;
+                }
+                write!(f, "; the values are {}", valid.join(", "))
             }
             ValueErrorKind::Invalid { text, expected: ValueType::DateTime } => write!(
                 f,
@@ -119,7 +141,8 @@ impl fmt::Display for ValueError {
 impl std::error::Error for ValueError {}
 
 impl Argument {
-    /// Converts this value to `expected`. Only text takes wildcards.
+    /// Converts this value to `expected`. Text takes wildcards, and so do the enumerations: a
+    /// pattern stands for the values whose names it matches, and must match one.
     pub fn to_typed(&self, expected: ValueType) -> Result<TypedValue, ValueError> {
         let fail = |kind| ValueError { kind, span: self.span };
         let Some(text) = self.as_literal() else {
@@ -128,6 +151,8 @@ impl Argument {
             }
             return match expected {
                 ValueType::Text => Ok(TypedValue::Pattern(self.to_like_pattern())),
+                ValueType::JobStatus => self.names_matched::<JobStatus>(expected).map_err(fail),
+                ValueType::ExitStatus => self.names_matched::<ExitStatus>(expected).map_err(fail),
                 _ => Err(fail(ValueErrorKind::Wildcard { expected })),
             };
         };
@@ -151,6 +176,29 @@ impl Argument {
             ValueType::JobStatus => one_of::<JobStatus>(&text, expected).map(TypedValue::JobStatus).map_err(fail),
             ValueType::ExitStatus => one_of::<ExitStatus>(&text, expected).map(TypedValue::ExitStatus).map_err(fail),
         }
+    }
+}
+
+impl Argument {
+    /// The names of `E`'s values that this pattern matches, at least one.
+    fn names_matched<E>(&self, expected: ValueType) -> Result<TypedValue, ValueErrorKind>
+    where
+        E: IntoEnumIterator + Into<&'static str>,
+    {
+        let valid: Vec<&'static str> = E::iter().map(Into::into).collect();
+        let matched: Vec<&'static str> = valid.iter().copied().filter(|name| self.matches(name)).collect();
+        if !matched.is_empty() {
+            return Ok(TypedValue::Names(matched));
+        }
+        let upper = Argument::new(
+            self.parts.iter().map(|part| match part {
+                Part::Text(text) => Part::Text(text.to_uppercase()),
+                Part::Wildcard => Part::Wildcard,
+            }),
+            self.span,
+        );
+        let suggestion = valid.iter().any(|name| upper.matches(name)).then(|| upper.display_text());
+        Err(ValueErrorKind::NoMatch { pattern: self.display_text(), expected, valid, suggestion })
     }
 }
 

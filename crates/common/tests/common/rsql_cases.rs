@@ -115,6 +115,48 @@ fn valid_queries_mean_what_they_say() {
             cmp("a", Equal, &[lit("2019-06-12T21:24:25.342Z")]),
             "a==2019-06-12T21:24:25.342Z",
         ),
+        // The keywords, between blanks, mean `;` and `,`, with the same precedence.
+        (
+            "a==1 and b==2 or c==3",
+            or(vec![
+                and(vec![cmp("a", Equal, &[lit("1")]), cmp("b", Equal, &[lit("2")])]),
+                cmp("c", Equal, &[lit("3")]),
+            ]),
+            "a==1;b==2,c==3",
+        ),
+        (
+            "a==1 or b==2 and c==3",
+            or(vec![
+                cmp("a", Equal, &[lit("1")]),
+                and(vec![cmp("b", Equal, &[lit("2")]), cmp("c", Equal, &[lit("3")])]),
+            ]),
+            "a==1,b==2;c==3",
+        ),
+        (
+            "a=in=(x,y) and (b=='p q' or c==3)",
+            and(vec![
+                cmp("a", In, &[lit("x"), lit("y")]),
+                or(vec![cmp("b", Equal, &[lit("p q")]), cmp("c", Equal, &[lit("3")])]),
+            ]),
+            r#"a=in=(x,y);(b=="p q",c==3)"#,
+        ),
+        ("a==1\tand\nb==2", and(vec![cmp("a", Equal, &[lit("1")]), cmp("b", Equal, &[lit("2")])]), "a==1;b==2"),
+        // A keyword is a keyword only between blanks: elsewhere it is a value or a selector.
+        ("a==and", cmp("a", Equal, &[lit("and")]), "a==and"),
+        ("or==android", cmp("or", Equal, &[lit("android")]), "or==android"),
+        ("a=='x and y'", cmp("a", Equal, &[lit("x and y")]), r#"a=="x and y""#),
+        // Null checks take no value.
+        ("a=isnull=", cmp("a", IsNull, &[]), "a=isnull="),
+        ("a=notnull=", cmp("a", NotNull, &[]), "a=notnull="),
+        (
+            "a=isnull= and b=notnull=;c=isnull=,d==1",
+            or(vec![
+                and(vec![cmp("a", IsNull, &[]), cmp("b", NotNull, &[]), cmp("c", IsNull, &[])]),
+                cmp("d", Equal, &[lit("1")]),
+            ]),
+            "a=isnull=;b=notnull=;c=isnull=,d==1",
+        ),
+        ("(a=isnull=)", cmp("a", IsNull, &[]), "a=isnull="),
     ];
     for (query, expected, canonical) in cases {
         let parsed = parse(query).unwrap_or_else(|e| panic!("{query:?} should parse: {e}"));
@@ -170,6 +212,22 @@ fn invalid_queries_say_what_was_expected_and_where() {
         ("a=foo=1", ParseErrorKind::UnknownOperator { operator: "=foo=".into() }, 2),
         ("a==1;b=like=x", ParseErrorKind::UnknownOperator { operator: "=like=".into() }, 7),
         ("a==(1,2)", ParseErrorKind::ListForSingleValue { operator: Equal, count: 2 }, 4),
+        // Keywords: lower case, between blanks.
+        ("a==1 AND b==2", unexpected(&[And, Or, End], Some('A')), 6),
+        ("a==1 and", unexpected(&[And, Or, End], Some('a')), 6),
+        ("a==1 and ", unexpected(&[Selector, Open], None), 10),
+        ("a==1 andb==2", unexpected(&[And, Or, End], Some('a')), 6),
+        ("a==1 and(b==2)", unexpected(&[And, Or, End], Some('a')), 6),
+        ("a==1 and and b==2", unexpected(&[Operator], Some('b')), 14),
+        ("a=='x'and b==2", ParseErrorKind::NoBlankBeforeKeyword { keyword: "and".into() }, 7),
+        ("(a==1)or b==2", ParseErrorKind::NoBlankBeforeKeyword { keyword: "or".into() }, 7),
+        ("a=in=(1 or 2)", unexpected(&[ValueSeparator, Close], Some('o')), 9),
+        // Null checks: no value, no list.
+        ("a=isnull=1", ParseErrorKind::ValueAfterNullCheck { operator: IsNull }, 10),
+        ("a=notnull= 'x'", ParseErrorKind::ValueAfterNullCheck { operator: NotNull }, 12),
+        ("a=isnull=(1,2);b==1", ParseErrorKind::ValueAfterNullCheck { operator: IsNull }, 10),
+        ("a=isnull= andrew", ParseErrorKind::ValueAfterNullCheck { operator: IsNull }, 11),
+        ("a=isnull==1", unexpected(&[And, Or, End], Some('=')), 10),
         ("a=gt=(1,2,3)", ParseErrorKind::ListForSingleValue { operator: GreaterThan, count: 3 }, 6),
     ];
     for (query, kind, position) in cases {
@@ -203,7 +261,15 @@ fn messages_are_written_for_people() {
     assert_eq!(message("a==\"x"), "the quote \" opened at character 4 is never closed");
     assert_eq!(
         message("a=foo=1"),
-        "unknown operator `=foo=` at character 2; the operators are ==, !=, =gt= (>), =ge= (>=), =lt= (<), =le= (<=), =in=, =out="
+        "unknown operator `=foo=` at character 2; the operators are ==, !=, =gt= (>), =ge= (>=), =lt= (<), =le= (<=), =in=, =out=, =isnull=, =notnull="
+    );
+    assert_eq!(
+        message("endTime=isnull=2019"),
+        "`=isnull=` takes no value, but one is written at character 16; write the selector and `=isnull=` alone, as in endTime=isnull="
+    );
+    assert_eq!(
+        message("a=='x'or b==1"),
+        "`or` at character 7 needs a blank before it, as the keywords and and or stand between blanks (`;` and `,` need none)"
     );
     assert_eq!(
         message("a==(1,2)"),

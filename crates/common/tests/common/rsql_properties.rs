@@ -20,7 +20,9 @@ fn argument() -> impl Strategy<Value = Argument> {
 fn comparison() -> impl Strategy<Value = Expr> {
     let selector = "[a-zA-Zé][a-zA-Z0-9_.ü-]{0,8}";
     (selector, operator(), proptest::collection::vec(argument(), 1..4)).prop_map(|(name, operator, mut arguments)| {
-        if !operator.takes_list() {
+        if operator.takes_no_value() {
+            arguments.clear();
+        } else if !operator.takes_list() {
             arguments.truncate(1);
         }
         Expr::Comparison(Comparison {
@@ -81,6 +83,25 @@ proptest! {
                 prop_assert_eq!(reparsed.as_ref(), Ok(&tree), "reprinted as {}", printed);
             }
             Err(error) => prop_assert!(error.span.start <= query.chars().count(), "{:?}", error),
+        }
+    }
+
+    #[test]
+    fn keywords_and_null_checks_among_tokens_are_parsed_or_refused_at_a_real_position(
+        query in "(a|b|1|'x y'|==|!=|=in=|=isnull=|=notnull=| and | or |and|or|;|,|\\(|\\)| ){0,12}"
+    ) {
+        match parse(&query) {
+            Ok(tree) => {
+                let printed = tree.to_string();
+                let reparsed = parse(&printed);
+                prop_assert_eq!(reparsed.as_ref(), Ok(&tree), "reprinted as {}", printed);
+            }
+            Err(error) => {
+                prop_assert!(error.span.start <= query.chars().count(), "{:?}", error);
+                let message = error.to_string();
+                let placed = message.contains(&format!("character {}", error.span.position()));
+                prop_assert!(placed || message == "the query is empty", "{}", message);
+            }
         }
     }
 

@@ -92,14 +92,78 @@ fn numbers_and_booleans() {
 }
 
 #[test]
-fn wildcards_belong_to_text_only() {
+fn wildcards_belong_to_text_and_enumerations() {
     assert_eq!(typed("o==adm*", ValueType::Text), Ok(TypedValue::Pattern("adm%".into())));
     assert_eq!(typed("o=='50%_off*'", ValueType::Text), Ok(TypedValue::Pattern(r"50\%\_off%".into())));
     assert_eq!(typed(r"o=='a\\b*'", ValueType::Text), Ok(TypedValue::Pattern(r"a\\b%".into())));
     assert_eq!(typed(r"o=='5\*'", ValueType::Text), Ok(TypedValue::Text("5*".into())));
-    for expected in [ValueType::Integer, ValueType::DateTime, ValueType::ExitStatus] {
+    for expected in [ValueType::Integer, ValueType::Decimal, ValueType::Boolean, ValueType::DateTime] {
         let error = typed("x==1*", expected).unwrap_err();
         assert_eq!(error.kind, ValueErrorKind::Wildcard { expected });
+    }
+}
+
+#[test]
+fn a_pattern_on_an_enumeration_stands_for_the_names_it_matches() {
+    let names = |query: &str, expected| match typed(query, expected) {
+        Ok(TypedValue::Names(names)) => names,
+        other => panic!("{query}: {other:?}"),
+    };
+    assert_eq!(
+        names("s==*ERROR", ValueType::ExitStatus),
+        ["EXECUTION_ERROR", "UNEXPECTED_MACHINE_ERROR"],
+        "in the enumeration's order"
+    );
+    assert_eq!(names("s==*_NOT_FOUND", ValueType::ExitStatus), ["JOB_IDENTIFIER_NOT_FOUND", "PROJECT_NOT_FOUND"]);
+    assert_eq!(names("s==NO_*", ValueType::ExitStatus), ["NO_PERMISSION", "NO_MACHINE_AVAILABLE"]);
+    assert_eq!(names("s==*MACHINE*", ValueType::ExitStatus), ["UNEXPECTED_MACHINE_ERROR", "NO_MACHINE_AVAILABLE"]);
+    assert_eq!(names("s==*", ValueType::JobStatus).len(), 8);
+    assert_eq!(names("s==*ING", ValueType::JobStatus), ["UPLOADING", "EXECUTING", "DOWNLOADING"]);
+    assert_eq!(names("s==U*N", ValueType::JobStatus), ["UNKNOWN"]);
+    // A pattern that can match nothing is refused, as an unknown name is.
+    let error = typed("s==*DONE*", ValueType::ExitStatus).unwrap_err();
+    let ValueErrorKind::NoMatch { pattern, suggestion, valid, .. } = &error.kind else { panic!("{error:?}") };
+    assert_eq!((pattern.as_str(), suggestion, valid.len()), ("*DONE*", &None, 12));
+    assert_eq!(error.span.position(), 4);
+    assert_eq!(
+        error.to_string(),
+        "`*DONE*` at character 4 matches no exit status; the values are UNKNOWN, SUCCESS, EXECUTION_ERROR, \
+         JOB_IDENTIFIER_NOT_FOUND, UNEXPECTED_MACHINE_ERROR, PROJECT_NOT_FOUND, FAILED_SETUP_EXECUTION_ENVIRONMENT, \
+         NO_PERMISSION, NO_MACHINE_AVAILABLE, KILLED, LOST, UNDEFINED"
+    );
+    let error = typed("s==*error", ValueType::ExitStatus).unwrap_err();
+    assert!(error.to_string().contains("matches no exit status (values are upper case: did you mean *ERROR?)"));
+    let error = typed(r#"s=="EXECUTION\*""#, ValueType::ExitStatus).unwrap_err();
+    assert!(matches!(error.kind, ValueErrorKind::NotInList { .. }), "an escaped star is a star: {error:?}");
+}
+
+#[test]
+fn patterns_match_as_wildcards_say() {
+    let pattern = |text: &str| {
+        let Expr::Comparison(comparison) = parse(&format!("x=={text}")).unwrap() else { panic!() };
+        comparison.arguments[0].clone()
+    };
+    let cases = [
+        ("abc", "abc", true),
+        ("abc", "abcd", false),
+        ("a*", "a", true),
+        ("a*", "ba", false),
+        ("*a", "ba", true),
+        ("*a", "ab", false),
+        ("*", "", true),
+        ("a*b", "ab", true),
+        ("a*b", "axxb", true),
+        ("a*b", "axxbc", false),
+        ("*a*a", "a", false),
+        ("*a*a", "aa", true),
+        ("*ab*b", "abb", true),
+        ("a*b*c", "abc", true),
+        ("a*b*c", "acb", false),
+        ("''", "", true),
+        ("''", "x", false),
+    ];
+    for (text, candidate, expected) in cases {
+        assert_eq!(pattern(text).matches(candidate), expected, "{text} against {candidate:?}");
     }
 }
 

@@ -1,7 +1,10 @@
 //! From an RSQL tree to an SQL condition over `jobs j`, with every value bound as a parameter.
 //!
 //! Meaning, beyond SQL's own null rule (a null never matches, `!=` and `=out=` included):
-//! - a `*` in a text value makes a `LIKE` in which only `*` is special;
+//! - a `*` in a text value makes a `LIKE` in which only `*` is special; in a status (`exitStatus`,
+//!   `status`) it stands for the names it matches (`*ERROR`), and must match one;
+//! - `=isnull=` and `=notnull=` ask whether the field has a value; a list has one when it has an
+//!   element (an empty list, no status, a parameter without values: `=isnull=`);
 //! - list fields (`status`, `submissionMachines`, `paramValue`) match when an element does; their
 //!   `!=` and `=out=` are the negations: the list is not empty and no element matches;
 //! - inside one AND group, the `algorithm*` and `param*` comparisons hold for the same algorithm and
@@ -185,6 +188,9 @@ fn typed_values(
     limits: &QueryLimits,
 ) -> Result<Vec<TypedValue>, QueryError> {
     let operator = comparison.operator;
+    if operator.takes_no_value() {
+        return Ok(Vec::new());
+    }
     if let Some(first_too_many) = comparison.arguments.get(limits.list_values) {
         return Err(QueryError::TooLarge(TooLarge {
             limit: Limit::ListValues,
@@ -257,6 +263,8 @@ fn column_sql(sql: &mut Sql, column: &str, list: bool, operator: Operator, value
         return list_sql(sql, column, operator, values);
     }
     match operator {
+        Operator::IsNull => format!("{column} IS NULL"),
+        Operator::NotNull => format!("{column} IS NOT NULL"),
         Operator::Equal => matches(sql, column, &values[0]),
         Operator::NotEqual => not_matches(sql, column, &values[0]),
         Operator::In => any_of(values.iter().map(|v| matches(sql, column, v)).collect(), " OR "),
@@ -272,6 +280,7 @@ fn any_of(parts: Vec<String>, separator: &str) -> String {
 fn matches(sql: &mut Sql, column: &str, value: &TypedValue) -> String {
     match value {
         TypedValue::Pattern(pattern) => format!("{column} LIKE {} ESCAPE '\\'", sql.bind(Bind::Text(pattern.clone()))),
+        TypedValue::Names(names) => format!("{column} = ANY({})", sql.bind(Bind::Texts(to_strings(names)))),
         other => format!("{column} = {}", sql.bind(bind(other))),
     }
 }
@@ -281,6 +290,7 @@ fn not_matches(sql: &mut Sql, column: &str, value: &TypedValue) -> String {
         TypedValue::Pattern(pattern) => {
             format!("{column} NOT LIKE {} ESCAPE '\\'", sql.bind(Bind::Text(pattern.clone())))
         }
+        TypedValue::Names(names) => format!("{column} <> ALL({})", sql.bind(Bind::Texts(to_strings(names)))),
         other => format!("{column} <> {}", sql.bind(bind(other))),
     }
 }
@@ -290,7 +300,7 @@ fn not_matches(sql: &mut Sql, column: &str, value: &TypedValue) -> String {
 fn list_sql(sql: &mut Sql, column: &str, operator: Operator, values: &[TypedValue]) -> String {
     let element_matches = |sql: &mut Sql| {
         let mut parts = Vec::new();
-        let exact: Vec<String> = values.iter().filter_map(literal_text).collect();
+        let exact: Vec<String> = values.iter().flat_map(literal_texts).collect();
         if !exact.is_empty() {
             parts.push(format!("{column} && {}::text[]", sql.bind(Bind::Texts(exact))));
         }
@@ -305,6 +315,8 @@ fn list_sql(sql: &mut Sql, column: &str, operator: Operator, values: &[TypedValu
         any_of(parts, " OR ")
     };
     match operator {
+        Operator::IsNull => format!("coalesce(cardinality({column}), 0) = 0"),
+        Operator::NotNull => format!("cardinality({column}) > 0"),
         Operator::Equal | Operator::In => element_matches(sql),
         Operator::NotEqual | Operator::Out => {
             format!("(cardinality({column}) > 0 AND NOT {})", element_matches(sql))
@@ -319,13 +331,19 @@ fn list_sql(sql: &mut Sql, column: &str, operator: Operator, values: &[TypedValu
     }
 }
 
-/// The statuses of the job's history: any of them for `==` and `=in=`, none for `!=` and `=out=`.
+/// The statuses of the job's history: any of them for `==` and `=in=`, none for `!=` and `=out=`;
+/// `=isnull=` when the history has none, `=notnull=` when it has one.
 fn status_sql(sql: &mut Sql, operator: Operator, values: &[TypedValue]) -> String {
-    let names: Vec<String> = values.iter().filter_map(literal_text).collect();
-    let placeholder = sql.bind(Bind::Texts(names));
     let exists = |condition: &str| {
         format!("EXISTS (SELECT 1 FROM job_status_history s WHERE s.job_id = j.job_id AND {condition})")
     };
+    match operator {
+        Operator::IsNull => return format!("NOT {}", exists("TRUE")),
+        Operator::NotNull => return exists("TRUE"),
+        _ => {}
+    }
+    let names: Vec<String> = values.iter().flat_map(literal_texts).collect();
+    let placeholder = sql.bind(Bind::Texts(names));
     let any = exists(&format!("s.status = ANY({placeholder})"));
     match operator {
         Operator::NotEqual | Operator::Out => format!("({} AND NOT {any})", exists("TRUE")),
@@ -333,13 +351,20 @@ fn status_sql(sql: &mut Sql, operator: Operator, values: &[TypedValue]) -> Strin
     }
 }
 
-fn literal_text(value: &TypedValue) -> Option<String> {
+/// The exact texts a value stands for: none for a text pattern, every matched name for a status
+/// pattern.
+fn literal_texts(value: &TypedValue) -> Vec<String> {
     match value {
-        TypedValue::Text(text) => Some(text.clone()),
-        TypedValue::JobStatus(status) => Some(status.name().to_owned()),
-        TypedValue::ExitStatus(status) => Some(status.name().to_owned()),
-        _ => None,
+        TypedValue::Text(text) => vec![text.clone()],
+        TypedValue::JobStatus(status) => vec![status.name().to_owned()],
+        TypedValue::ExitStatus(status) => vec![status.name().to_owned()],
+        TypedValue::Names(names) => to_strings(names),
+        _ => Vec::new(),
     }
+}
+
+fn to_strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
 }
 
 fn bind(value: &TypedValue) -> Bind {
@@ -351,6 +376,7 @@ fn bind(value: &TypedValue) -> Bind {
         TypedValue::DateTime(instant) => Bind::Instant(*instant),
         TypedValue::JobStatus(status) => Bind::Text(status.name().to_owned()),
         TypedValue::ExitStatus(status) => Bind::Text(status.name().to_owned()),
+        TypedValue::Names(names) => Bind::Texts(to_strings(names)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The names a query may use, what each stands for in the database and its type. Selector names are
 //! case-sensitive and only these are accepted: nothing a user writes ever becomes SQL text.
 
+use common::rsql::Operator;
 use common::rsql::value::ValueType;
 
 /// Where a selector's values live.
@@ -87,6 +88,19 @@ pub const SELECTORS: &[Selector] = &[
     Selector { name: "paramType", column: "type", value_type: Text, scope: Scope::Parameter, list: false },
     Selector { name: "paramValue", column: "value", value_type: Text, scope: Scope::Parameter, list: true },
 ];
+
+impl Selector {
+    /// The operators that mean something for this selector: every one for ordered types, the
+    /// equalities and null checks for booleans and statuses.
+    pub fn operators(&self) -> impl Iterator<Item = Operator> + '_ {
+        Operator::ALL.into_iter().filter(|operator| !operator.is_ordering() || self.value_type.is_ordered())
+    }
+
+    /// Whether a `*` may stand in its values.
+    pub fn takes_wildcards(&self) -> bool {
+        matches!(self.value_type, ValueType::Text | ValueType::JobStatus | ValueType::ExitStatus)
+    }
+}
 
 pub fn find(name: &str) -> Option<&'static Selector> {
     SELECTORS.iter().find(|s| s.name == name)

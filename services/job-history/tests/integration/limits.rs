@@ -68,7 +68,7 @@ async fn a_query_over_a_bound_is_refused_saying_which_and_where() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["code"], "query_too_large");
     // But nine in an OR are not one AND group.
-    let (status, body) = search(&server, &vec!["paramLabel=='Sleeps'"; 9].join(",")).await;
+    let (status, body) = search(&server, &["paramLabel=='Sleeps'"; 9].join(",")).await;
     assert_eq!(status, 200, "{body}");
 
     // 65 comparisons: refused at the 65th.
@@ -95,6 +95,36 @@ async fn a_query_over_a_bound_is_refused_saying_which_and_where() {
     let response = server.client.get(server.url(&format!("{}&locale=fr", search_url(&nine)))).send().await.unwrap();
     let body: Value = response.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().contains("au plus"), "{body}");
+}
+
+#[tokio::test]
+async fn null_checks_keywords_and_status_patterns_count_as_the_comparisons_they_are() {
+    let server = server().await;
+    // 65 comparisons joined by keywords, null checks among them: refused at the 65th.
+    let mut parts: Vec<&str> = vec!["endTime=isnull="; 32];
+    parts.extend(["priority==1"; 33]);
+    let many = parts.join(" or ");
+    let (status, body) = search(&server, &many).await;
+    assert_eq!(status, 400, "{body}");
+    let sixty_fifth = 32 * "endTime=isnull= or ".len() + 32 * "priority==1 or ".len() + 1;
+    assert_too_large(&body, "JOB_HISTORY_QUERY_MAX_COMPARISONS", sixty_fifth);
+    let (status, body) = search(&server, &parts[1..].join(" or ")).await;
+    assert_eq!(status, 200, "64 are allowed: {body}");
+
+    // A null check or a pattern on the statuses is a subquery like any comparison on them.
+    let statuses = ["status=isnull=", "status=notnull=", "status==*ING", "status!=FIN*"];
+    let nine: Vec<&str> = statuses.iter().cycle().take(9).copied().collect();
+    let (status, body) = search(&server, &nine.join(" and ")).await;
+    assert_eq!(status, 400, "{body}");
+    let ninth = nine[..8].iter().map(|c| c.len() + " and ".len()).sum::<usize>() + 1;
+    assert_too_large(&body, "JOB_HISTORY_QUERY_MAX_SUBQUERIES", ninth);
+    let (status, body) = search(&server, &nine[..8].join(" and ")).await;
+    assert_eq!(status, 200, "{body}");
+    // A parameter described by a null check is one more parameter too.
+    let parameters = and_of("paramLabel=='Sleeps';paramValue=notnull=", 9);
+    let (status, body) = search(&server, &parameters).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "query_too_large");
 }
 
 #[tokio::test]

@@ -167,6 +167,153 @@ async fn every_operator_type_wildcard_null_list_and_correlation() {
     assert_eq!(everything["limit"], 1000, "the default limit");
 }
 
+#[tokio::test]
+async fn keywords_null_checks_and_status_patterns() {
+    let server = server().await;
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        // ` and ` and ` or ` are `;` and `,`, AND binding tighter.
+        ("priority==1 and jobOwner==admin", vec![SEED]),
+        ("priority==2 or jobOwner==carol", vec![MS2, LOOKALIKE]),
+        ("jobOwner==carol or priority==1 and isDeleted==true", vec![LOOKALIKE, DELETED]),
+        ("(jobOwner==carol or priority==1) and isDeleted==false", vec![SEED, LOOKALIKE]),
+        ("priority==1 and\tisDeleted==false;exitCode==0", vec![SEED]),
+        // ...and correlate parameters as `;` does.
+        ("paramLabel==Sleeps and paramValue==3", vec![MS2]),
+        ("paramLabel==Sleeps or paramValue==3", vec![MS2, DELETED, LOOKALIKE]),
+        // A field without a value.
+        ("endTime=isnull=", vec![DELETED, LOOKALIKE, PERCENT, STAR]),
+        ("endTime=notnull=", vec![SEED, MS2]),
+        ("jobOwner=isnull=", vec![PERCENT, STAR]),
+        ("exitStatus=isnull= and priority=notnull=", vec![PERCENT, STAR]),
+        ("isDeleted=isnull=", vec![]),
+        // A list without an element: no status, no machine, a parameter without values.
+        ("status=isnull=", vec![PERCENT, STAR]),
+        ("status=notnull=", vec![SEED, MS2, DELETED, LOOKALIKE]),
+        ("submissionMachines=isnull=", vec![SEED, MS2, DELETED, PERCENT, STAR]),
+        ("submissionMachines=notnull=", vec![LOOKALIKE]),
+        ("paramValue=isnull=", vec![SEED]),
+        ("paramLabel=='Parameter Table File';paramValue=isnull=", vec![SEED]),
+        ("paramLabel==Sleeps;paramValue=isnull=", vec![]),
+        ("paramValue=notnull=", vec![SEED, MS2, DELETED, LOOKALIKE]),
+        // A field of an algorithm or parameter: some algorithm or parameter of the job.
+        ("algorithmVersion=isnull=", vec![]),
+        ("algorithmVersion=notnull=;algorithmName==Teste_Progresso", vec![DELETED]),
+        // Patterns on statuses match their names.
+        ("exitStatus==*ERROR", vec![DELETED]),
+        ("exitStatus!=*ERROR", vec![SEED, MS2]),
+        ("exitStatus=in=(*ERROR,KILLED)", vec![MS2, DELETED]),
+        ("exitStatus=out=(*ERROR,S*)", vec![MS2]),
+        ("exitStatus==*", vec![SEED, MS2, DELETED]),
+        ("status==*ING", vec![SEED, MS2, LOOKALIKE]),
+        ("status!=*ING", vec![DELETED]),
+        ("status=out=(*ING,FINISHED)", vec![DELETED]),
+        ("status=in=(DOWN*,FIN*)", vec![SEED, MS2]),
+    ];
+    for (query, expected) in cases {
+        let url = format!("/v1/jobs/history?q={}", encode(query));
+        let (status, body) = get(&server, &url).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        let found = ids(&body);
+        assert_eq!(found.len(), expected.len(), "{query}: each job once, found {found:?}");
+        assert_eq!(found.into_iter().collect::<BTreeSet<_>>(), set(&expected), "{query}");
+    }
+
+    let refused: Vec<(&str, usize, &str)> = vec![
+        ("endTime=isnull=2019", 16, "`=isnull=` takes no value, but one is written at character 16"),
+        ("endTime=notnull=('x')", 17, "`=notnull=` takes no value"),
+        ("priority==1 AND jobOwner==admin", 13, "expected `;` (and), `,` (or) or the end of the query"),
+        ("priority==1 and", 13, "expected `;` (and), `,` (or) or the end of the query"),
+        ("jobOwner=='x'and priority==1", 14, "`and` at character 14 needs a blank before it"),
+        ("exitStatus==*DONE", 13, "`*DONE` at character 13 matches no exit status; the values are UNKNOWN"),
+        ("status==*ing", 9, "matches no job status (values are upper case: did you mean *ING?)"),
+        ("status=gt=FIN*", 7, "orders values, but `status` is a job status"),
+    ];
+    for (query, position, message) in refused {
+        let (status, body) = get(&server, &format!("/v1/jobs/history?q={}", encode(query))).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!((body["code"].as_str(), body["field"].as_str()), (Some("invalid_query"), Some("q")), "{query}");
+        assert_eq!(body["position"], position, "{query}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(message), "{query}: {}", body["message"]);
+    }
+    let (_, portuguese) =
+        get(&server, &format!("/v1/jobs/history?locale=pt_BR&q={}", encode("exitStatus==*DONE"))).await;
+    assert!(
+        portuguese["message"].as_str().unwrap().starts_with("`*DONE` no caractere 13 não corresponde a nenhum valor"),
+        "{portuguese}"
+    );
+    let (_, french) = get(&server, &format!("/v1/jobs/history?locale=fr&q={}", encode("endTime=isnull=x"))).await;
+    assert!(french["message"].as_str().unwrap().starts_with("`=isnull=` ne prend pas de valeur"), "{french}");
+}
+
+/// A value of the selector's type, as a query writes it.
+fn sample_value(selector: &Value) -> String {
+    match selector["type"].as_str().unwrap() {
+        "string" => "x".to_owned(),
+        "integer" => "1".to_owned(),
+        "number" => "1.5".to_owned(),
+        "datetime" => "2019-06-12T00:00:00Z".to_owned(),
+        _ => selector["values"][0].as_str().unwrap().to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn the_selector_list_says_what_each_selector_takes_and_the_search_agrees() {
+    let server = server().await;
+    let (status, list) = get(&server, "/v1/jobs/history/selectors").await;
+    assert_eq!(status, 200, "{list}");
+    let list = list.as_array().unwrap();
+    let by_name = |name: &str| list.iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("{name} listed"));
+    let equalities = json!(["==", "!=", "=in=", "=out=", "=isnull=", "=notnull="]);
+    let exit_status = by_name("exitStatus");
+    assert_eq!(
+        (&exit_status["type"], &exit_status["list"], &exit_status["operators"], &exit_status["wildcards"]),
+        (&json!("enum"), &json!(false), &equalities, &json!(true))
+    );
+    assert_eq!(exit_status["values"].as_array().unwrap().len(), 12);
+    assert_eq!(exit_status["values"][2], "EXECUTION_ERROR");
+    let status_selector = by_name("status");
+    assert_eq!((&status_selector["list"], &status_selector["sortable"]), (&json!(true), &json!(false)));
+    assert_eq!(status_selector["values"].as_array().unwrap().len(), 8);
+    let priority = by_name("priority");
+    assert_eq!(
+        (&priority["type"], &priority["sortable"], &priority["wildcards"]),
+        (&json!("integer"), &json!(true), &json!(false))
+    );
+    assert_eq!(priority["operators"].as_array().unwrap().len(), 10);
+    assert!(priority.get("values").is_none(), "{priority}");
+    assert_eq!(by_name("isDeleted")["values"], json!(["true", "false"]));
+    assert_eq!(by_name("cpuTime")["type"], "number");
+    assert_eq!(by_name("endTime")["type"], "datetime");
+    assert_eq!((&by_name("paramValue")["type"], &by_name("paramValue")["list"]), (&json!("string"), &json!(true)));
+    assert_eq!(list.len(), 35, "every field of the job, status, the algorithms' and the parameters'");
+
+    // Each listed operator is taken with a value of the listed type, each other one refused.
+    let all = ["==", "!=", "=gt=", "=ge=", "=lt=", "=le=", "=in=", "=out=", "=isnull=", "=notnull="];
+    for selector in list {
+        let name = selector["name"].as_str().unwrap();
+        let value = sample_value(selector);
+        let listed: Vec<&str> = selector["operators"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
+        for operator in all {
+            let query = match operator {
+                "=isnull=" | "=notnull=" => format!("{name}{operator}"),
+                "=in=" | "=out=" => format!("{name}{operator}({value})"),
+                _ => format!("{name}{operator}{value}"),
+            };
+            let (status, body) = get(&server, &format!("/v1/jobs/history?limit=0&q={}", encode(&query))).await;
+            let expected = if listed.contains(&operator) { 200 } else { 400 };
+            assert_eq!(status, expected, "{query}: {body}");
+        }
+        if selector["wildcards"] == true {
+            let pattern = format!("{}*", &value[..1]);
+            let (status, body) =
+                get(&server, &format!("/v1/jobs/history?limit=0&q={name}=={}", encode(&pattern))).await;
+            assert_eq!(status, 200, "{name}=={pattern}: {body}");
+        }
+        let sort = get(&server, &format!("/v1/jobs/history?limit=0&attr={name}")).await.0;
+        assert_eq!(sort == 200, selector["sortable"] == true, "sorting by {name}");
+    }
+}
+
 /// Percent-encodes a query for a URL (`+` in particular would otherwise be a blank).
 fn encode(text: &str) -> String {
     let mut encoded = String::new();
@@ -299,7 +446,7 @@ async fn bad_input_is_a_400_that_says_what_where_and_why_in_the_callers_language
         ),
         ("q=priority=%3D", "q", Some(11), "expected `(` or a value at character 11"),
         ("q=priority==one", "q", Some(11), "`one` at character 11 is not an integer"),
-        ("q=priority==1*", "q", Some(11), "a `*` wildcard is only allowed in text, not in an integer"),
+        ("q=priority==1*", "q", Some(11), "a `*` wildcard is only allowed in text and statuses, not in an integer"),
         ("q=isDeleted=gt=true", "q", Some(10), "`=gt=` at character 10 orders values, but `isDeleted` is a boolean"),
         ("q=status%3EINIT", "q", Some(7), "`=gt=` at character 7 orders values, but `status` is a job status"),
         (
