@@ -15,6 +15,11 @@ export function canOperate(caller: Caller | null | undefined): boolean {
 
 const Context = createContext<Caller | null>(null);
 
+/** Who is logged in, for what is below (the tests give one directly). */
+export function CallerProvider({ caller, children }: { caller: Caller | null; children: ReactNode }) {
+  return <Context.Provider value={caller}>{children}</Context.Provider>;
+}
+
 export function useCaller(): Caller | null {
   return useContext(Context);
 }
@@ -55,5 +60,5 @@ export function RequireSession({ children }: { children: ReactNode }) {
   if (me.isPending) return <FullPageLoader />;
   if (me.error instanceof ApiError && me.error.status === 401) return <Navigate to={loginPath(location)} replace />;
   if (me.error) return <ErrorView error={me.error} onRetry={() => me.refetch()} />;
-  return <Context.Provider value={me.data}>{children}</Context.Provider>;
+  return <CallerProvider caller={me.data}>{children}</CallerProvider>;
 }

@@ -69,6 +69,7 @@ export function Shell({ children }: { children: ReactNode }) {
               to={page.to}
               label={t(page.label)}
               active={location.pathname.startsWith(page.to)}
+              variant="filled"
               onClick={close}
             />
           ))}
