@@ -2,7 +2,8 @@
 # Runs every check and test of the workspace against real servers: formatting and lints, the dev
 # command end to end, then the test suite against the machine's Postgres (tests create their own
 # databases) and an Apache Kafka broker started here for the run. Installs what is missing
-# (cargo-nextest, Kafka's jars, diesel_cli, Debian packages (slapd for the LDAP tests), Airflow and the Kubernetes schemas in Python
+# (cargo-nextest, Kafka's jars, diesel_cli, Debian packages (slapd for the LDAP tests, chromium for
+# the web UI's browser tests), the web UI's npm packages, Airflow and the Kubernetes schemas in Python
 # virtualenvs) and cleans up after itself, test databases
 # included. Arguments go to
 # `cargo nextest run`.
@@ -19,6 +20,8 @@ ensure_diesel_cli
 ensure_python_tools
 ensure_slapd
 ensure_kube
+ensure_ui
+ensure_chromium
 drop_test_databases
 
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-test.XXXXXX")
@@ -46,7 +49,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "checking the workspace: the common crate's dependencies, cargo deny, the RSQL parser's fuzz target"
 tests/workspace_checks.sh
 
-say "checking the dev command: start, every service ready, Ctrl-C, everything stopped"
+say "checking the web UI: its API types against openapi/, types, lint (jsx-a11y), component tests"
+(cd ui && npm run --silent api:check && npx tsc -b && npx eslint . && npx vitest run)
+
+say "checking the dev command: start, every service ready, the web UI in chromium, Ctrl-C, everything stopped"
 tests/dev_stack_check.sh
 
 say "checking the images (the binaries the dev command built) and the Helm chart (on the control plane)"

@@ -46,6 +46,8 @@ DEV_KUBERNETES=${DEV_KUBERNETES:-0}
 [ "$DEV_KUBERNETES" != 1 ] || ensure_kube
 say "building the services"
 cargo build --workspace --bins
+build_ui
+export AUTH_GATEWAY_UI_DIR=${AUTH_GATEWAY_UI_DIR:-$PWD/ui/dist}
 
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/job-orchestrator-dev.XXXXXX")
 PIDS=()
@@ -134,6 +136,7 @@ gateway=$(url auth-gateway 8080 "")
 cat <<BANNER
 
 Job Orchestrator is up, with its embedded defaults.
+  Web UI        open $gateway/ in a browser
   Log in        the users file $AUTH_GATEWAY_USERS_FILE (README: "Users and roles"):
                 TOKEN=\$(curl -s -H 'Content-Type: application/json' -d '{"username":"${DEV_USER:-dev}","password":"..."}' \\
                   $gateway/api/auth/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
@@ -147,7 +150,6 @@ Job Orchestrator is up, with its embedded defaults.
                   job-history           $(url job-history 8086 /docs/)
                   job-history-consumer  $(url job-history-consumer 8087 /docs/)
                   auth-gateway          $gateway/docs/
-                (the web UI will be served by the gateway, $gateway/, in a later release)
   Sample job    $gateway/api/catalog/repositories/samples/artifacts/org.example/hello/versions
                 lists the versions of deploy/local/samples/hello in the catalog ($NEXUS_CATALOG_FOLDER);
                 curl -X POST -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\

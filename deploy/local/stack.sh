@@ -323,3 +323,39 @@ stop_processes() {
 # The Kubernetes control plane (ensure_kube, start_kube, stop_kube) is in its own file.
 # shellcheck source=deploy/local/kube/kube.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kube/kube.sh"
+
+# The web UI (ui/): its npm packages, installed by `npm ci` from ui/package-lock.json when the lock
+# changes (never a browser download: the browser tests use Debian's chromium). Vite 8 needs npm
+# 11; where the machine still has npm 10, npm 11 is installed with npm itself.
+ensure_ui() {
+    command -v node >/dev/null || die "Node.js 20 (with npm) is needed for the web UI"
+    local major sum stamp=ui/node_modules/.package-lock.sha256
+    major=$(npm --version | cut -d. -f1)
+    if [ "$major" -lt 11 ]; then
+        say "installing npm 11 (Vite 8 needs it; this machine has npm $(npm --version))"
+        npm install --global --no-audit --no-fund npm@11 >/dev/null || die "cannot install npm 11"
+    fi
+    sum=$(sha256sum ui/package-lock.json | cut -d ' ' -f 1)
+    [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ] && return
+    say "installing the web UI's packages (npm ci)"
+    (cd ui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >/dev/null) || die "npm ci failed in ui/"
+    echo "$sum" >"$stamp"
+}
+
+# Builds the web UI into ui/dist (which the gateway serves) when its sources changed since the
+# last build: a hash of them is kept beside the packages.
+build_ui() {
+    ensure_ui
+    local sum stamp=ui/node_modules/.ui-build.sha256
+    sum=$(cd ui && find src public index.html package-lock.json vite.config.ts tsconfig*.json -type f -print0 |
+        sort -z | xargs -0 sha256sum | sha256sum | cut -d ' ' -f 1)
+    [ -f ui/dist/index.html ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ] && return
+    say "building the web UI"
+    (cd ui && npx vite build --logLevel warn) || die "the web UI does not build"
+    echo "$sum" >"$stamp"
+}
+
+# Debian's chromium, which the UI's browser tests drive (Playwright with executablePath).
+ensure_chromium() {
+    [ -x /usr/bin/chromium ] || apt_install chromium
+}
