@@ -28,6 +28,9 @@ data=$(mktemp -d)
 dev=
 # Whatever happens, the dev command does not outlive this check.
 trap '[ -z "$dev" ] || { kill -TERM "$dev" 2>/dev/null && wait "$dev"; } || true; rm -rf "$log" "$data"' EXIT
+# The users of the web UI's browser tests: dev (admin, as the dev command would make it), viewer and
+# operator (passwords as their names); the dev command keeps a users file it finds.
+mkdir -p "$data/gateway" && cp ui/e2e/users.json "$data/gateway/users.json"
 started=$SECONDS
 # Job control gives the command its own process group, as a terminal would; without it a
 # background command starts with SIGINT ignored and Ctrl-C could not be tested.
@@ -81,6 +84,10 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 [ $sample_ran -eq 1 ] || fail "the sample's first run did not succeed within 60 s: $(curl -s "${auth[@]}" "$deployer/hello/runs")"
+# The web UI in Debian's chromium, light and dark, against this stack: the whole path of a user
+# (ui/e2e; screenshots of every page kept in ui/e2e-artifacts).
+(cd ui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 JO_BASE_URL="$gateway" npx playwright test) ||
+    fail "the web UI's browser tests failed (screenshots and traces under ui/test-results)"
 stack_dir=$(sed -n 's/^  Logs *\(.*\)\/\*\.log$/\1/p' "$log")
 [ -d "$stack_dir" ] || fail "the banner names no log directory"
 
