@@ -30,18 +30,23 @@ pub struct Route {
 }
 
 /// The gateway's prefixes of the proxied services, in the order of [`routes`].
-pub const PREFIXES: [&str; 3] = ["/api/catalog", "/api/deployments", "/api/history"];
+pub const PREFIXES: [&str; 5] = ["/api/catalog", "/api/deployments", "/api/history", "/api/runners", "/api/schedules"];
 
-pub fn routes(upstreams: &Upstreams) -> [Route; 3] {
-    let [catalog, deployments, history] = PREFIXES;
+pub fn routes(upstreams: &Upstreams) -> [Route; 5] {
+    let [catalog, deployments, history, runners, schedules] = PREFIXES;
+    let deployer = |prefix, path: &str| Route {
+        service: "job-deployer",
+        prefix,
+        target: format!("{}/v1/{path}", upstreams.deployer),
+    };
     [
         Route { service: "nexus-catalog", prefix: catalog, target: format!("{}/v1", upstreams.catalog) },
-        Route {
-            service: "job-deployer",
-            prefix: deployments,
-            target: format!("{}/v1/deployments", upstreams.deployer),
-        },
+        deployer(deployments, "deployments"),
         Route { service: "job-history", prefix: history, target: format!("{}/v1/jobs/history", upstreams.history) },
+        // What the deploy form asks the deployer besides deployments: its runner images and
+        // schedule previews.
+        deployer(runners, "runners"),
+        deployer(schedules, "schedules"),
     ]
 }
 

@@ -87,6 +87,8 @@ async fn each_prefix_goes_to_its_service_with_the_token_the_query_and_the_reques
         ("/api/history/admi@test.X", "/v1/jobs/history/admi@test.X", None),
         ("/api/deployments", "/v1/deployments", None),
         ("/api/deployments/sales-etl/runs", "/v1/deployments/sales-etl/runs", None),
+        ("/api/runners", "/v1/runners", None),
+        ("/api/schedules/preview?cron=0+2+*+*+*", "/v1/schedules/preview", Some("cron=0+2+*+*+*")),
         (
             "/api/catalog/repositories/releases/artifacts/com.example/a%2Fb/versions",
             "/v1/repositories/releases/artifacts/com.example/a%2Fb/versions",
