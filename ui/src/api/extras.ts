@@ -15,7 +15,7 @@ export interface SchedulePreview {
 export async function previewSchedule(cron: string, timeZone: string, count: number, signal?: AbortSignal): Promise<string[] | null> {
   const query = new URLSearchParams({ cron, timeZone, count: String(count) });
   try {
-    const answer = await fetchJson<{ times: string[] }>(`/api/deployments/-/schedule?${query}`, { signal });
+    const answer = await fetchJson<{ times: string[] }>(`/api/schedules/preview?${query}`, { signal });
     return answer.times;
   } catch (error) {
     if (missing(error)) return null;
@@ -33,7 +33,7 @@ export interface RunnerImage {
 /** The runner images offered (from the deployer's configuration); none while it has no list. */
 export async function listRunners(): Promise<RunnerImage[]> {
   try {
-    const answer = await fetchJson<RunnerImage[] | { runners: RunnerImage[] }>("/api/deployments/-/runners");
+    const answer = await fetchJson<RunnerImage[] | { runners: RunnerImage[] }>("/api/runners");
     return Array.isArray(answer) ? answer : answer.runners;
   } catch (error) {
     if (missing(error)) return [];
@@ -67,17 +67,42 @@ export interface LogMatch {
  * log), or null when the server does not search (it answers the log itself, as text, then).
  */
 export async function searchLog(base: string, params: URLSearchParams, pattern: string, signal?: AbortSignal): Promise<LogMatch[] | null> {
+  // The deployer's search: GET .../logs/search?pattern=&run=&container= (a regular expression
+  // when it is one). The history's archive takes `grep` on the log itself.
+  const archived = base.startsWith("/api/history/");
   const query = new URLSearchParams(params);
-  query.set("grep", pattern);
   query.delete("follow");
   query.delete("tailLines");
-  const response = await fetchRaw(`${base}?${query}`, { signal, headers: { Accept: "application/json" } });
+  if (archived) query.set("grep", pattern);
+  else {
+    query.set("pattern", pattern);
+    query.set("ignoreCase", "true");
+    if (isRegex(pattern)) query.set("regex", "true");
+  }
+  let response: Response;
+  try {
+    response = await fetchRaw(`${base}${archived ? "" : "/search"}?${query}`, { signal, headers: { Accept: "application/json" } });
+  } catch (error) {
+    if (missing(error)) return null;
+    throw error;
+  }
   if (!(response.headers.get("content-type") ?? "").includes("json")) {
     await response.body?.cancel();
     return null;
   }
   const answer = (await response.json()) as { matches?: LogMatch[] } | LogMatch[];
   return Array.isArray(answer) ? answer : (answer.matches ?? []);
+}
+
+/** Whether a pattern means more than its text (the viewer marks it as a regular expression too). */
+function isRegex(pattern: string): boolean {
+  if (!/[.*+?^${}()|[\]\\]/.test(pattern)) return false;
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface Selector {

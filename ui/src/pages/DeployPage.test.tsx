@@ -19,12 +19,15 @@ function catalogAndDeployer(onCreate: (body: unknown) => HttpResponse<string | o
       HttpResponse.json({ group: "org.example", name: "hello", versions: [{ version: "1.1", snapshot: false }, { version: "1.0", snapshot: false }] })),
     http.get("*/api/catalog/repositories/samples/artifacts/org.example/hello/versions/1.1", () =>
       HttpResponse.json({ group: "org.example", name: "hello", version: "1.1", assets: [], toRun })),
-    http.get("*/api/deployments/-/runners", () => HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 })),
-    http.get("*/api/deployments/-/schedule", () => HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 })),
+    http.get("*/api/runners", () => HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 })),
+    http.get("*/api/schedules/preview", () => HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 })),
     http.get("*/api/deployments/:name", () => HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 })),
     http.post("*/api/deployments", async ({ request }) => onCreate(await request.json())),
   );
 }
+
+/** The input (not the list of options) that a label names. */
+const input = (label: RegExp | string) => screen.getAllByLabelText(label).find((el) => el.tagName === "INPUT" || el.tagName === "TEXTAREA")!;
 
 const page = () =>
   renderPage(
@@ -57,18 +60,17 @@ describe("the deploy form", () => {
       return HttpResponse.json({ code: "invalid_deployment", message: "the deployment has problems", problems }, { status: 400 });
     });
     page();
-    const name = await screen.findByLabelText(/Deployment name/);
-    await waitFor(() => expect(name).toHaveValue("hello"));
-    await userEvent.type(screen.getByLabelText(/Runner image/), "busybox:1.37");
+    await waitFor(() => expect(input(/Deployment name/)).toHaveValue("hello"));
+    await userEvent.type(input(/Runner image/), "busybox:1.37");
     await userEvent.click(screen.getByRole("button", { name: "Add a variable" }));
     await userEvent.type(screen.getByLabelText("Name of variable 1"), "1X");
     await userEvent.type(screen.getByLabelText("Memory limit"), "lots");
     await userEvent.click(screen.getByText("On a schedule (CronJob)"));
     await userEvent.click(screen.getByRole("button", { name: "Add a share" }));
-    await userEvent.type(screen.getByLabelText("Password"), "s3cret");
+    await userEvent.type(input("Password"), "s3cret");
     await userEvent.click(screen.getByRole("button", { name: "Deploy" }));
 
-    const at = (label: RegExp | string) => screen.getByLabelText(label);
+    const at = input;
     await waitFor(() => expect(at(/Deployment name/)).toHaveAccessibleDescription(/sales_etl is not an RFC 1123 label/));
     expect(at(/Runner image/)).toHaveAccessibleDescription(/an image is needed/);
     expect(at("Command")).toHaveAccessibleDescription(/the local runtime needs a command/);

@@ -27,7 +27,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Logs in: a token as JSON and as an HttpOnly cookie. */
+        /**
+         * Logs in: a token as JSON and as an HttpOnly cookie.
+         * @description Only as `application/json` and never from another site's page: a form on any page could
+         *     otherwise log its visitor into an account of the attacker's choosing (login CSRF). A browser says
+         *     where a request comes from (`Sec-Fetch-Site`, or else `Origin`); REST clients send neither.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -208,6 +213,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "password": "secret",
+                 *       "username": "jdupont"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginRequest"];
             };
         };
@@ -239,8 +250,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not a member of a group allowed to log in */
+            /** @description Not a member of a group allowed to log in (`not_allowed`), or sent from another site's page (`cross_site_request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not sent as `application/json` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -311,6 +331,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     links: {
@@ -331,6 +360,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,7 +18,7 @@ function Editor({ initial }: { initial: ScheduleValue }) {
 }
 
 const previewWith = (times: string[] | null) =>
-  server.use(http.get("*/api/deployments/-/schedule", () => (times ? HttpResponse.json({ times }) : HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 }))));
+  server.use(http.get("*/api/schedules/preview", () => (times ? HttpResponse.json({ times }) : HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 }))));
 
 describe("the cron editor", () => {
   it("fills the cron from a preset and says it in words", async () => {
@@ -26,7 +26,7 @@ describe("the cron editor", () => {
     renderPage(<Editor initial={{ cron: "0 2 * * *", timeZone: "Europe/Paris" }} />);
     expect(await screen.findByTestId("cron-words")).toHaveTextContent("At 02:00 (Europe/Paris)");
     await userEvent.click(screen.getAllByLabelText("Preset")[0]!);
-    await userEvent.click(await screen.findByRole("option", { name: /Weekdays at 06:30/ }));
+    await userEvent.click(await screen.findByRole("option", { name: /Weekdays at 06:30/, hidden: true }));
     expect(screen.getByTestId("value")).toHaveTextContent('"cron":"30 6 * * 1-5"');
     expect(screen.getByTestId("cron-words")).toHaveTextContent("06:30, Monday through Friday");
   });
@@ -69,7 +69,7 @@ describe("the cron editor", () => {
     previewWith(null);
     renderPage(<Editor initial={{ cron: "every day", timeZone: "UTC" }} />);
     expect(await screen.findByText(/five, six, or seven/)).toBeInTheDocument();
-    server.use(http.get("*/api/deployments/-/schedule", () => HttpResponse.json({ code: "invalid_schedule", message: "'Mars/Olympus' is not an IANA time zone", field: "timeZone" }, { status: 400 })));
+    server.use(http.get("*/api/schedules/preview", () => HttpResponse.json({ code: "invalid_schedule", message: "'Mars/Olympus' is not an IANA time zone", field: "timeZone" }, { status: 400 })));
     renderPage(<Editor initial={{ cron: "0 2 * * *", timeZone: "Mars/Olympus" }} />);
     expect(await screen.findByText("'Mars/Olympus' is not an IANA time zone")).toBeInTheDocument();
   });
