@@ -1,6 +1,5 @@
 // One display time zone for every time the UI shows (the browser's by default, UTC or any IANA
 // zone when chosen), with the UTC time on hover: the answer to "which zone is this in?".
-import { Tooltip } from "@mantine/core";
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useI18n } from "./i18n";
 
@@ -79,17 +78,19 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
-/** A time in the display zone; UTC on hover. */
+/**
+ * A time in the display zone; UTC on hover (a native title: a Mantine tooltip per cell made a list
+ * of 1,000 rows take seconds to appear).
+ */
 export function Time({ value, withZone }: { value?: string | number | Date | null; withZone?: boolean }) {
   const { zone } = useTimeZone();
   const { language } = useI18n();
   if (value === null || value === undefined || value === "") return <span>—</span>;
+  const utc = utcTooltip(value);
   return (
-    <Tooltip label={utcTooltip(value)} openDelay={300}>
-      <time dateTime={new Date(value).toISOString?.() ?? String(value)} tabIndex={0}>
-        {formatTime(value, zone, language, withZone)}
-      </time>
-    </Tooltip>
+    <time dateTime={String(value)} title={utc}>
+      {formatTime(value, zone, language, withZone)}
+    </time>
   );
 }
 
