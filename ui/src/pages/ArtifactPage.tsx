@@ -85,6 +85,7 @@ export default function ArtifactPage() {
                       component={Link}
                       to={`?version=${encodeURIComponent(v.version)}`}
                       active={v.version === version}
+                      variant="filled"
                       label={
                         <Group gap={6}>
                           <span>{v.version}</span>
@@ -98,7 +99,7 @@ export default function ArtifactPage() {
                       description={v.uploaded ? <Time value={v.uploaded} /> : undefined}
                     />
                     {v.builds?.map((b) => (
-                      <NavLink key={b.version} component={Link} to={`?version=${encodeURIComponent(b.version)}`} active={b.version === version} label={b.version} pl="xl" description={<Time value={b.uploaded} />} />
+                      <NavLink key={b.version} component={Link} to={`?version=${encodeURIComponent(b.version)}`} active={b.version === version} variant="filled" label={b.version} pl="xl" description={<Time value={b.uploaded} />} />
                     ))}
                   </div>
                 ))}

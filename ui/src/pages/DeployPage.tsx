@@ -166,16 +166,17 @@ export default function DeployPage() {
       const request = existing ? `PUT /api/deployments/${existing}` : "POST /api/deployments";
       const headers: Record<string, string> = {};
       if (existing && loadedFrom?.etag) headers["If-Match"] = loadedFrom.etag;
-      let response: Response;
+      // openapi-fetch has read the body already: its error (or data) is passed on, never read again.
+      let result: { data?: unknown; error?: unknown; response: Response };
       try {
-        response = existing
-          ? (await deployerApi.PUT("/api/deployments/{name}", { params: { path: { name: existing } }, body: spec, headers })).response
-          : (await deployerApi.POST("/api/deployments", { body: spec })).response;
+        result = existing
+          ? await deployerApi.PUT("/api/deployments/{name}", { params: { path: { name: existing } }, body: spec, headers })
+          : await deployerApi.POST("/api/deployments", { body: spec });
       } catch (cause) {
         throw unreachable(request, cause);
       }
-      if (!response.ok) throw await errorFrom(response.clone(), request);
-      const saved = (await response.json()) as { name: string };
+      if (!result.response.ok) throw await errorFrom(result.response, request, result.error ?? null);
+      const saved = result.data as { name: string };
       await client.invalidateQueries({ queryKey: ["deployments"] });
       notifications.show({ color: "green", message: t(existing ? "deploy.changed" : "deploy.deployed", { name: saved.name }) });
       navigate(`/deployments/${encodeURIComponent(saved.name)}`);
