@@ -102,7 +102,8 @@ export function whenUnauthenticated(listener: (() => void) | null) {
 
 const errors: Middleware = {
   async onResponse({ request, response }) {
-    if (response.status === 401 && !new URL(request.url).pathname.startsWith("/api/auth/login")) {
+    // The gateway's own /api/auth/* answers (a first visit's /me, a failed login) are not an expired session.
+    if (response.status === 401 && !new URL(request.url).pathname.startsWith("/api/auth/")) {
       onUnauthenticated?.();
     }
     return undefined;
