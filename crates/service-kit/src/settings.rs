@@ -4,10 +4,13 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::auth::KeySource;
+use jsonwebtoken::jwk::JwkSet;
+
+use crate::auth::{KeySource, decoding_keys};
 use crate::telemetry::LogFormat;
 
 /// A setting that cannot be used, named by its variable.
@@ -112,7 +115,31 @@ impl ServerSettings {
             listen: env.get_or(&format!("{prefix}_LISTEN"), default_listen)?,
             shutdown_timeout: Duration::from_secs(env.get_or(&format!("{prefix}_SHUTDOWN_TIMEOUT_SECS"), 10u64)?),
             log_format: env.get_or("LOG_FORMAT", LogFormat::Json)?,
-            auth: KeySource::from_env(env)?,
+            auth: key_source(env)?,
         })
     }
+}
+
+/// The gateway's keys when nothing else is configured: the dev stack's gateway.
+const DEFAULT_JWKS_URL: &str = "http://127.0.0.1:8080/.well-known/jwks.json";
+
+/// The gateway's keys: the JWKS document `AUTH_JWKS_FILE` (read and checked now), or else the URL
+/// `AUTH_JWKS_URL` (default: the dev stack's gateway), fetched when needed.
+fn key_source(env: &Env) -> Result<KeySource, SettingsError> {
+    if let Some(path) = env.optional::<PathBuf>("AUTH_JWKS_FILE")? {
+        let error = |reason: String| SettingsError { variable: "AUTH_JWKS_FILE".to_owned(), reason };
+        let text = std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
+        let keys: JwkSet = serde_json::from_str(&text)
+            .map_err(|e| error(format!("{} is not a JWKS document: {e}", path.display())))?;
+        decoding_keys(&keys).map_err(error)?;
+        return Ok(KeySource::Fixed(keys));
+    }
+    let url: String = env.get_or("AUTH_JWKS_URL", DEFAULT_JWKS_URL.to_owned())?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(SettingsError {
+            variable: "AUTH_JWKS_URL".to_owned(),
+            reason: format!("cannot use `{url}`: an http:// or https:// URL is expected"),
+        });
+    }
+    Ok(KeySource::Url(url))
 }

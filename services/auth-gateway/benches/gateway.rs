@@ -60,7 +60,8 @@ async fn get(client: &reqwest::Client, url: &str) {
 
 #[tokio::main]
 async fn main() {
-    let keys = || KeySource::from_env(&test_env(Vec::<(String, String)>::new())).unwrap();
+    let keys =
+        || service_kit::ServerSettings::from_env(&test_env(Vec::<(String, String)>::new()), "BENCH", 1).unwrap().auth;
     let runs = 5_000;
     let tokens: Vec<String> = (0..runs).map(|n| TestKeys::token(&format!("user-{n}"), &[Role::Viewer])).collect();
     let verifier = Verifier::new(keys());

@@ -151,7 +151,7 @@ pub async fn login(request: HttpRequest, body: web::Bytes, state: web::Data<Logi
             let attempt = attempt(&state, &username, &password, &address).await;
             (username, attempt)
         }
-        Err(refusal) => (String::new(), Err(refusal)),
+        Err(refusal) => (String::new(), Err(*refusal)),
     };
     let outcome = attempt.as_ref().map_or_else(|refusal| refusal.outcome, |_| "ok");
     state.attempts.get_or_create(&OutcomeLabels { outcome }).inc();
@@ -175,7 +175,7 @@ pub async fn login(request: HttpRequest, body: web::Bytes, state: web::Data<Logi
 }
 
 /// Reads a login, saying which field is wrong, but never quoting a value: it may be the password.
-fn read_login(body: &[u8]) -> Result<LoginRequest, Refusal> {
+fn read_login(body: &[u8]) -> Result<LoginRequest, Box<Refusal>> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let (path, inner) = match serde_path_to_error::deserialize::<_, LoginRequest>(&mut deserializer) {
         Ok(login) => match deserializer.end() {
@@ -198,16 +198,16 @@ fn read_login(body: &[u8]) -> Result<LoginRequest, Refusal> {
         )
     };
     let refusal = Refusal::new(StatusCode::BAD_REQUEST, "invalid_body", message, "invalid_request");
-    Err(if path != "." { Refusal { body: refusal.body.with_field(path), ..refusal } } else { refusal })
+    Err(Box::new(if path != "." { Refusal { body: refusal.body.with_field(path), ..refusal } } else { refusal }))
 }
 
 /// A login sent as JSON, and not from another site's page.
-fn same_site_json(request: &HttpRequest) -> Result<(), Refusal> {
+fn same_site_json(request: &HttpRequest) -> Result<(), Box<Refusal>> {
     let header = |name| request.headers().get(name).and_then(|value| value.to_str().ok());
     let cross_site = |why: String| {
         let message =
             format!("a login from another site's page is refused ({why}): log in from the platform's own page");
-        Err(Refusal::new(StatusCode::FORBIDDEN, "cross_site_request", message, "cross_site"))
+        Err(Box::new(Refusal::new(StatusCode::FORBIDDEN, "cross_site_request", message, "cross_site")))
     };
     match (header("sec-fetch-site"), header("origin")) {
         (Some(site @ ("cross-site" | "same-site")), _) => return cross_site(format!("Sec-Fetch-Site: {site}")),
@@ -222,12 +222,9 @@ fn same_site_json(request: &HttpRequest) -> Result<(), Refusal> {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
     if !json {
         let message = "a login is sent as `Content-Type: application/json`";
-        return Err(Refusal::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            message,
-            "invalid_request",
-        ));
+        let refusal =
+            Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message, "invalid_request");
+        return Err(Box::new(refusal));
     }
     Ok(())
 }
