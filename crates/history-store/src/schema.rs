@@ -19,6 +19,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_log_chunks (job_id, container, attempt, collection, chunk) {
+        job_id -> Text,
+        container -> Text,
+        attempt -> Int4,
+        collection -> Text,
+        chunk -> Int4,
+        first_line -> Int8,
+        last_line -> Int8,
+        starts_line -> Bool,
+        ends_line -> Bool,
+        bytes -> Int4,
+        stored -> Int4,
+        content -> Bytea,
+    }
+}
+
+diesel::table! {
+    job_logs (job_id, container, attempt, collection) {
+        job_id -> Text,
+        container -> Text,
+        attempt -> Int4,
+        collection -> Text,
+        ended_at -> Timestamptz,
+        chunks -> Int4,
+        kept_lines -> Int8,
+        kept_bytes -> Int8,
+        dropped_lines -> Int8,
+        dropped_bytes -> Int8,
+        unavailable -> Nullable<Text>,
+        archived_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
+        removal -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     job_parameters (id) {
         id -> Int8,
         algorithm -> Int8,
@@ -81,6 +117,8 @@ diesel::joinable!(job_status_history -> jobs (job_id));
 diesel::allow_tables_to_appear_in_same_query!(
     job_algorithms,
     job_attribute_versions,
+    job_log_chunks,
+    job_logs,
     job_parameters,
     job_status_history,
     jobs,

@@ -119,3 +119,25 @@ pub async fn insert_job(connection: &mut AsyncPgConnection, job: &Job) {
         }
     }
 }
+
+/// Archives a log as the consumer would: `text` (what was kept, after `dropped`) cut into chunks,
+/// compressed and stored; answers the messages, for a test that delivers some of them again.
+pub async fn insert_log(
+    connection: &mut AsyncPgConnection,
+    key: &crate::logs::LogKey,
+    ended_at: chrono::DateTime<chrono::Utc>,
+    text: &str,
+    dropped: common::job_log::Extent,
+) -> Vec<common::job_log::LogMessage> {
+    let log = common::job_log::Collected { text: text.to_owned(), dropped };
+    let attempt = u32::try_from(key.attempt).unwrap();
+    let messages = common::job_log::cut(&key.job_id, key.container, attempt, common::time::Instant(ended_at), &log);
+    archive_messages(connection, &messages).await;
+    messages
+}
+
+/// Stores `messages` as the consumer would.
+pub async fn archive_messages(connection: &mut AsyncPgConnection, messages: &[common::job_log::LogMessage]) {
+    let prepared: Vec<_> = crate::logs::prepare(messages).into_iter().map(Result::unwrap).collect();
+    crate::logs::archive(connection, &prepared).await.unwrap();
+}

@@ -1,12 +1,14 @@
 //! Folds job events from Kafka into the job history in Postgres, as `contracts/job-events.md` says:
 //! [`decode`] reads a message (or refuses it), [`fold`] merges a job's events whatever their order,
 //! [`store`] applies a batch in one transaction (its inserts in `columns`), [`worker`] runs the loop around them, [`kafka`]
-//! holds the consumer and the dead-letter producer.
+//! holds the consumer and the dead-letter producer. Runs' logs have a loop of their own beside it
+//! ([`logs`]).
 
 mod columns;
 pub mod decode;
 pub mod fold;
 pub mod kafka;
+pub mod logs;
 pub mod metrics;
 pub mod store;
 pub mod worker;
@@ -36,6 +38,7 @@ pub const NAME: &str = "job-history-consumer";
 /// - for topics it creates when missing: `JOB_EVENTS_TOPIC_PARTITIONS` (6), `JOB_EVENTS_TOPIC_REPLICATION` (1);
 /// - `JOB_HISTORY_CONSUMER_BATCH_SIZE` (2000 messages), `JOB_HISTORY_CONSUMER_BATCH_WAIT_MS` (50),
 ///   `JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS` (5000: the longest pause between retries);
+/// - the logs' topic and retention (see [`logs::LogSettings`]);
 /// - the server settings of `JOB_HISTORY_CONSUMER_`.
 #[derive(Clone)]
 pub struct Settings {
@@ -46,6 +49,7 @@ pub struct Settings {
     pub group: String,
     pub session_timeout_ms: i32,
     pub batch: BatchSettings,
+    pub logs: logs::LogSettings,
 }
 
 impl Settings {
@@ -72,6 +76,7 @@ impl Settings {
                     env.get_or::<Positive<i32>>("JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS", Positive(5000))?.0 as u64,
                 ),
             },
+            logs: logs::LogSettings::from_env(env)?,
         })
     }
 }
@@ -85,6 +90,7 @@ impl std::fmt::Debug for Settings {
             .field("topics", &self.topics)
             .field("group", &self.group)
             .field("batch", &self.batch)
+            .field("logs", &self.logs)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +143,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
     let consumer =
         kafka::consumer(&settings.topics.brokers, &settings.group, settings.session_timeout_ms, metrics.clone())?;
     let dead_letters = kafka::DeadLetters::new(&settings.topics)?;
+    let logs = logs::Logs::new(&settings, service.registry(), metrics.clone(), problems.clone())?;
     let service = service.readiness(readiness(&pool, &consumer, &problems, &settings.topics.events));
 
     let worker = worker::Worker {
@@ -151,7 +158,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
         problems,
     };
     let stop = CancellationToken::new();
-    let task = tokio::spawn(worker.run(stop.clone()));
+    let task = logs.run_beside(worker.run(stop.clone()), stop.clone());
     let server = service.serve(listener, &settings.server, |_| {})?;
     Ok(Running::with_worker(server, Worker { stop, task }))
 }
@@ -165,7 +172,7 @@ fn readiness(
     topic: &str,
 ) -> Readiness {
     let (pool, consumer, topic) = (pool.clone(), consumer.clone(), topic.to_owned());
-    let (database, broker, migrations) = (problems.clone(), problems.clone(), problems.clone());
+    let (database, broker, migrations, logs) = (problems.clone(), problems.clone(), problems.clone(), problems.clone());
     Readiness::default()
         .with_check("database", move || {
             let (pool, problems) = (pool.clone(), database.clone());
@@ -190,5 +197,9 @@ fn readiness(
                 problems.check("broker")?;
                 problems.check("dead-letter topic")
             }
+        })
+        .with_check("logs", move || {
+            let problems = logs.clone();
+            async move { problems.check("logs") }
         })
 }

@@ -295,7 +295,7 @@ fn bad_query(error: &QueryError, locale: Locale) -> ApiError {
     ApiError::BadRequest(body)
 }
 
-fn locale(text: Option<&str>) -> Result<Locale, ApiError> {
+pub(crate) fn locale(text: Option<&str>) -> Result<Locale, ApiError> {
     match text.filter(|t| !t.is_empty()) {
         None => Ok(Locale::default()),
         Some(text) => text.parse().map_err(|()| {
@@ -304,7 +304,7 @@ fn locale(text: Option<&str>) -> Result<Locale, ApiError> {
     }
 }
 
-fn count(name: &str, text: Option<&str>, default: i64, locale: Locale) -> Result<i64, ApiError> {
+pub(crate) fn count(name: &str, text: Option<&str>, default: i64, locale: Locale) -> Result<i64, ApiError> {
     match text.filter(|t| !t.is_empty()) {
         None => Ok(default),
         Some(text) => match text.parse::<i64>() {
@@ -314,7 +314,7 @@ fn count(name: &str, text: Option<&str>, default: i64, locale: Locale) -> Result
     }
 }
 
-fn flag(name: &str, text: Option<&str>, locale: Locale) -> Result<Option<bool>, ApiError> {
+pub(crate) fn flag(name: &str, text: Option<&str>, locale: Locale) -> Result<Option<bool>, ApiError> {
     match text.filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(text) => match text.to_ascii_lowercase().as_str() {

@@ -2,6 +2,7 @@
 
 pub mod api;
 mod error;
+pub mod logs;
 pub mod messages;
 pub mod query;
 pub mod search;
@@ -77,8 +78,8 @@ impl AsRef<ServerSettings> for Settings {
 /// The service's API, as served at `/openapi.json` and committed as `openapi/job-history.json`.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    paths(api::search_jobs, api::list_selectors, api::get_job, api::delete_job),
-    components(schemas(api::SearchResponse, api::SelectorInfo, api::SelectorType, common::job::Job)),
+    paths(api::search_jobs, api::list_selectors, api::get_job, api::delete_job, logs::get_logs),
+    components(schemas(api::SearchResponse, api::SelectorInfo, api::SelectorType, common::job::Job, logs::ArchivedLog)),
     tags((name = "history", description = "Every run of every job, searched with RSQL"))
 )]
 pub struct ApiDoc;
@@ -108,7 +109,11 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
         listener,
         &settings.server,
         move |config| {
-            config.app_data(web::Data::new(pool.clone())).app_data(searches.clone()).configure(api::routes);
+            config
+                .app_data(web::Data::new(pool.clone()))
+                .app_data(searches.clone())
+                .configure(api::routes)
+                .configure(logs::routes);
         },
     )?;
     Ok(server)

@@ -419,3 +419,147 @@ pub fn internal_error(locale: Locale) -> String {
         "l'historique des jobs n'a pas pu répondre ; le X-Request-Id de cette réponse retrouve la cause dans ses journaux".into(),
     )
 }
+
+/// Archived logs: their parameters, and why a log is not there.
+pub fn unknown_container(text: &str, locale: Locale) -> String {
+    say(
+        locale,
+        format!("`container` must be runner or fetch, not `{text}`"),
+        format!("`container` deve ser runner ou fetch, não `{text}`"),
+        format!("`container` doit valoir runner ou fetch, pas `{text}`"),
+    )
+}
+
+pub fn not_an_attempt(text: &str, locale: Locale) -> String {
+    say(
+        locale,
+        format!("`attempt` must be a whole number of 1 or more (1 is the first attempt), not `{text}`"),
+        format!("`attempt` deve ser um número inteiro maior ou igual a 1 (1 é a primeira tentativa), não `{text}`"),
+        format!("`attempt` doit être un nombre entier d'au moins 1 (1 est la première tentative), pas `{text}`"),
+    )
+}
+
+pub fn too_many_lines(lines: i64, max: i64, locale: Locale) -> String {
+    say(
+        locale,
+        format!("tailLines {lines} is more than the maximum, {max}; use offset to read further"),
+        format!("tailLines {lines} é maior que o máximo, {max}; use offset para ler mais"),
+        format!("tailLines {lines} dépasse le maximum, {max} ; utilisez offset pour lire plus loin"),
+    )
+}
+
+pub fn pattern_length(max: usize, locale: Locale) -> String {
+    say(
+        locale,
+        format!("`grep` must have 1 to {max} bytes"),
+        format!("`grep` deve ter de 1 a {max} bytes"),
+        format!("`grep` doit faire de 1 à {max} octets"),
+    )
+}
+
+pub fn not_a_regex(pattern: &str, error: &str, locale: Locale) -> String {
+    say(
+        locale,
+        format!("`{pattern}` is not a regular expression: {error}"),
+        format!("`{pattern}` não é uma expressão regular: {error}"),
+        format!("`{pattern}` n'est pas une expression régulière : {error}"),
+    )
+}
+
+pub fn still_running(container: &str, attempt: i32, locale: Locale) -> String {
+    say(
+        locale,
+        format!(
+            "the run has not ended: the log of its {container} container (attempt {attempt}) is archived when that container ends; until then the deployer serves it live"
+        ),
+        format!(
+            "a execução não terminou: o log do contêiner {container} (tentativa {attempt}) é arquivado quando esse contêiner termina; até lá o deployer o serve ao vivo"
+        ),
+        format!(
+            "l'exécution n'est pas terminée : le journal de son conteneur {container} (tentative {attempt}) est archivé quand ce conteneur se termine ; d'ici là le deployer le sert en direct"
+        ),
+    )
+}
+
+pub fn never_started(container: &str, exit_status: &str, locale: Locale) -> String {
+    say(
+        locale,
+        format!("the run ended ({exit_status}) before its {container} container started: it wrote no log"),
+        format!("a execução terminou ({exit_status}) antes de o contêiner {container} começar: ele não escreveu log"),
+        format!(
+            "l'exécution s'est terminée ({exit_status}) avant que son conteneur {container} ne démarre : il n'a écrit aucun journal"
+        ),
+    )
+}
+
+pub fn no_such_attempt(attempt: i32, attempts: i64, locale: Locale) -> String {
+    say(
+        locale,
+        format!("the run had {attempts} attempt(s): attempt {attempt} never started"),
+        format!("a execução teve {attempts} tentativa(s): a tentativa {attempt} nunca começou"),
+        format!("l'exécution a eu {attempts} tentative(s) : la tentative {attempt} n'a jamais démarré"),
+    )
+}
+
+pub fn log_not_read(container: &str, attempt: i32, why: &str, locale: Locale) -> String {
+    say(
+        locale,
+        format!(
+            "the log of the {container} container (attempt {attempt}) was dropped: the deployer could not read it ({why})"
+        ),
+        format!(
+            "o log do contêiner {container} (tentativa {attempt}) foi perdido: o deployer não conseguiu lê-lo ({why})"
+        ),
+        format!(
+            "le journal du conteneur {container} (tentative {attempt}) a été perdu : le deployer n'a pas pu le lire ({why})"
+        ),
+    )
+}
+
+pub fn log_removed(
+    container: &str,
+    attempt: i32,
+    when: &chrono::DateTime<chrono::Utc>,
+    by_size: bool,
+    locale: Locale,
+) -> String {
+    let when = common::time::format_utc_millis(when);
+    let (en, pt, fr) = if by_size {
+        (
+            "the archive reached its size limit",
+            "o arquivo atingiu seu limite de tamanho",
+            "l'archive a atteint sa taille maximale",
+        )
+    } else {
+        (
+            "it was older than the retention keeps",
+            "era mais antigo do que a retenção mantém",
+            "il était plus ancien que ce que la rétention garde",
+        )
+    };
+    say(
+        locale,
+        format!(
+            "the log of the {container} container (attempt {attempt}) was removed by the retention at {when}: {en}"
+        ),
+        format!("o log do contêiner {container} (tentativa {attempt}) foi removido pela retenção em {when}: {pt}"),
+        format!(
+            "le journal du conteneur {container} (tentative {attempt}) a été supprimé par la rétention le {when} : {fr}"
+        ),
+    )
+}
+
+pub fn never_archived(container: &str, attempt: i32, locale: Locale) -> String {
+    say(
+        locale,
+        format!(
+            "the run ended but no log of its {container} container (attempt {attempt}) was archived: it was dropped before the deployer could send it, or it is still on its way"
+        ),
+        format!(
+            "a execução terminou mas nenhum log do contêiner {container} (tentativa {attempt}) foi arquivado: foi perdido antes que o deployer pudesse enviá-lo, ou ainda está a caminho"
+        ),
+        format!(
+            "l'exécution est terminée mais aucun journal de son conteneur {container} (tentative {attempt}) n'a été archivé : il a été perdu avant que le deployer ne puisse l'envoyer, ou il est encore en route"
+        ),
+    )
+}

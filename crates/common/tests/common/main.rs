@@ -4,6 +4,7 @@
 
 mod event_contract;
 mod job;
+mod log_contract;
 mod rsql_cases;
 mod rsql_properties;
 mod rsql_values;

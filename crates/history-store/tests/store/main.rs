@@ -6,6 +6,8 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::MigrationHarness;
 use history_store::testing::TestDatabase;
 
+mod logs;
+
 #[tokio::test]
 async fn schema_rs_is_what_diesel_prints_for_the_migrations() {
     let database = TestDatabase::create().await;

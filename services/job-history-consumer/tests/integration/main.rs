@@ -4,6 +4,7 @@
 mod decode;
 mod events;
 mod fold;
+mod logs;
 mod proxy;
 mod stack;
 mod store;

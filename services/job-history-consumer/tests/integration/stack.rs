@@ -52,8 +52,10 @@ impl Stack {
     /// The consumer's settings for this stack: small batches and short pauses, so that a test
     /// sees several of each.
     pub fn env(&self) -> Vec<(String, String)> {
+        let logs = self.logs_topic();
         [
             ("DATABASE_URL", self.database.url.as_str()),
+            ("JOB_LOGS_TOPIC", &logs),
             ("KAFKA_BROKERS", &brokers()),
             ("JOB_EVENTS_TOPIC", &self.topic),
             ("JOB_HISTORY_CONSUMER_GROUP", &self.group),
@@ -65,6 +67,11 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
+    }
+
+    /// This stack's topic of runs' logs (created by the consumer when missing).
+    pub fn logs_topic(&self) -> String {
+        format!("{}-logs", self.topic)
     }
 
     /// Publishes events keyed by job, as producers do.

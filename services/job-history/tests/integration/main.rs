@@ -3,6 +3,7 @@
 
 mod fixtures;
 mod limits;
+mod logs;
 mod query;
 mod search;
 

@@ -1,0 +1,2 @@
+DROP TABLE job_log_chunks;
+DROP TABLE job_logs;
