@@ -32,7 +32,7 @@ NOT_FOR_OPERATORS = {
 # Variables the chart sets that no service reads by name: the log filter (tracing-subscriber's
 # RUST_LOG) and the password that DATABASE_URL takes by Kubernetes' $(VAR) expansion.
 SET_FOR_OTHER_READERS = {"RUST_LOG", "DATABASE_PASSWORD"}
-SHARED_SETTINGS = re.compile(r"^(KAFKA_BROKERS|JOB_EVENTS_[A-Z_]+|DATABASE_URL)$")
+SHARED_SETTINGS = re.compile(r"^(KAFKA_BROKERS|JOB_(EVENTS|LOGS)_[A-Z_]+|DATABASE_URL)$")
 
 
 def helm(*args, check=True):

@@ -175,4 +175,8 @@ Secrets come only from Secrets that exist before the install: by secretKeyRef, o
 {{- include "jo.env" (list "JOB_HISTORY_CONSUMER_BATCH_SIZE" $v.consumer.batchSize) }}
 {{- include "jo.env" (list "JOB_HISTORY_CONSUMER_BATCH_WAIT_MS" $v.consumer.batchWaitMs) }}
 {{- include "jo.env" (list "JOB_HISTORY_CONSUMER_MAX_BACKOFF_MS" $v.consumer.maxBackoffMs) }}
+{{- include "jo.env" (list "JOB_LOGS_TOPIC" $v.kafka.logsTopic) }}
+{{- include "jo.env" (list "JOB_HISTORY_CONSUMER_LOG_RETENTION_DAYS" $v.consumer.logRetentionDays) }}
+{{- include "jo.env" (list "JOB_HISTORY_CONSUMER_LOG_RETENTION_MAX_MIB" $v.consumer.logRetentionMaxMib) }}
+{{- include "jo.env" (list "JOB_HISTORY_CONSUMER_LOG_CLEANUP_INTERVAL_SECS" $v.consumer.logCleanupIntervalSecs) }}
 {{- end }}
