@@ -54,6 +54,18 @@ pub struct SearchRequest {
     pub limit: usize,
 }
 
+/// Runs a write of several steps to its end even when its caller goes away (a client that
+/// disconnects drops the request's future): a write cut in the middle would leave what it had
+/// written without undoing it.
+async fn to_the_end<T: Send + 'static>(
+    write: impl std::future::Future<Output = Result<T, Error>> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::spawn(write).await.unwrap_or_else(|error| {
+        tracing::error!(%error, "a write to Kubernetes panicked");
+        Err(Error::Kubernetes { failure: crate::error::KubeFailure::Unexpected, doing: "finish the change" })
+    })
+}
+
 /// The whole log of the attempt `request` names.
 fn whole(request: &LogRequest) -> LogRequest {
     LogRequest {
@@ -96,7 +108,10 @@ impl Runtime {
     pub async fn create(&self, spec: DeploymentSpec, author: &str, dry_run: bool) -> Result<Outcome, Error> {
         let spec = self.checked(spec, None)?;
         match &self.backend {
-            Backend::Kubernetes(kubernetes) => kubernetes.create(spec, author, dry_run).await,
+            Backend::Kubernetes(kubernetes) => {
+                let (kubernetes, author) = (kubernetes.clone(), author.to_owned());
+                to_the_end(async move { kubernetes.create(spec, &author, dry_run).await }).await
+            }
             Backend::Local(local) => {
                 local.deploy(spec, author, "deployed", true, &Precondition::default(), dry_run).await
             }
@@ -115,7 +130,11 @@ impl Runtime {
     ) -> Result<Outcome, Error> {
         let spec = self.checked(spec, Some(name))?;
         match &self.backend {
-            Backend::Kubernetes(kubernetes) => kubernetes.change(spec, author, "changed", precondition, dry_run).await,
+            Backend::Kubernetes(kubernetes) => {
+                let (kubernetes, author, precondition) = (kubernetes.clone(), author.to_owned(), precondition.clone());
+                to_the_end(async move { kubernetes.change(spec, &author, "changed", &precondition, dry_run).await })
+                    .await
+            }
             Backend::Local(local) => local.deploy(spec, author, "changed", false, precondition, dry_run).await,
             Backend::Unconfigured => Err(Error::NotConfigured),
         }
@@ -130,7 +149,11 @@ impl Runtime {
         precondition: &Precondition,
     ) -> Result<Outcome, Error> {
         match &self.backend {
-            Backend::Kubernetes(kubernetes) => kubernetes.rollback(name, revision, author, precondition).await,
+            Backend::Kubernetes(kubernetes) => {
+                let (kubernetes, name, author) = (kubernetes.clone(), name.to_owned(), author.to_owned());
+                let precondition = precondition.clone();
+                to_the_end(async move { kubernetes.rollback(&name, revision, &author, &precondition).await }).await
+            }
             Backend::Local(local) => {
                 let spec = local
                     .revisions(name)
@@ -175,7 +198,10 @@ impl Runtime {
 
     pub async fn delete(&self, name: &str, precondition: &Precondition) -> Result<(), Error> {
         match &self.backend {
-            Backend::Kubernetes(kubernetes) => kubernetes.delete(name, precondition).await?,
+            Backend::Kubernetes(kubernetes) => {
+                let (kubernetes, name, precondition) = (kubernetes.clone(), name.to_owned(), precondition.clone());
+                to_the_end(async move { kubernetes.delete(&name, &precondition).await }).await?;
+            }
             Backend::Local(local) => local.delete(name, precondition).await?,
             Backend::Unconfigured => return Err(Error::NotConfigured),
         }
@@ -204,7 +230,11 @@ impl Runtime {
         }
         match &self.backend {
             Backend::Kubernetes(kubernetes) => {
-                kubernetes.set_suspended(name, suspend, reason.as_deref(), precondition).await
+                let (kubernetes, name, precondition) = (kubernetes.clone(), name.to_owned(), precondition.clone());
+                to_the_end(
+                    async move { kubernetes.set_suspended(&name, suspend, reason.as_deref(), &precondition).await },
+                )
+                .await
             }
             Backend::Local(local) => local.set_suspended(name, suspend, reason, precondition).await,
             Backend::Unconfigured => Err(Error::NotConfigured),
@@ -214,7 +244,11 @@ impl Runtime {
     pub async fn run_now(&self, name: &str, overrides: &RunOverrides, author: &str) -> Result<Run, Error> {
         check::check_overrides(overrides, self.target()?).map_err(Error::Invalid)?;
         match &self.backend {
-            Backend::Kubernetes(kubernetes) => kubernetes.run_now(name, overrides, author).await,
+            Backend::Kubernetes(kubernetes) => {
+                let (kubernetes, name, author, overrides) =
+                    (kubernetes.clone(), name.to_owned(), author.to_owned(), overrides.clone());
+                to_the_end(async move { kubernetes.run_now(&name, &overrides, &author).await }).await
+            }
             Backend::Local(local) => local.run_now(name, overrides, author).await,
             Backend::Unconfigured => Err(Error::NotConfigured),
         }

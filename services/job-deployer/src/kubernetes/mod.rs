@@ -3,8 +3,9 @@
 //! The cluster holds all of the state.
 //!
 //! A deploy, a change or a rollback writes in an order that a refusal or a lost race undoes:
-//! 1. every object is sent to the API server as a dry run, so that its own validation (and its
-//!    admission) refuses what it would refuse, before anything is stored;
+//! 1. the workload is sent to the API server as a dry run, so that its own validation (and its
+//!    admission) refuses what it would refuse, before anything is stored (a dry run asked by the
+//!    caller sends every object, for its answer);
 //! 2. the revision's record is created: it claims the revision number, so of two concurrent
 //!    changes one goes on and the other is told to reload, with nothing of its own written;
 //! 3. the revision's credentials are created (new names: a running revision's are never touched);
@@ -41,6 +42,9 @@ use crate::spec::{CheckedSpec, DeploymentSpec, Problem, Target, WorkloadKind, ch
 /// How often a write over a version is tried again when only the object's status moved meanwhile
 /// (a CronJob's status changes at every run).
 const WRITE_ATTEMPTS: usize = 5;
+/// Longer than any write takes: a revision's Secret this old whose write has not finished was left
+/// by a deployer that stopped in the middle.
+const LEFTOVER: Duration = Duration::from_secs(120);
 
 /// The deployer on a Kubernetes cluster.
 #[derive(Debug, Clone)]
@@ -274,7 +278,7 @@ impl Kubernetes {
 
     /// Writes `plan` (see the module's order), or only asks the API server what it would store.
     async fn write(&self, plan: Plan, dry_run: bool, precondition: &Precondition) -> Result<Outcome, Error> {
-        let objects = self.validate_on_server(&plan, precondition).await?;
+        let objects = self.validate_on_server(&plan, precondition, dry_run).await?;
         if dry_run {
             return Ok(Outcome::DryRun(Box::new(DryRun {
                 spec: manifests::kept(plan.spec.spec(), plan.revision),
@@ -282,28 +286,14 @@ impl Kubernetes {
                 warnings: plan.spec.warnings().to_vec(),
             })));
         }
-        let stale = || {
-            if precondition.given() {
-                Error::Stale { name: plan.spec.name().to_owned() }
-            } else {
-                Error::ChangedMeanwhile
-            }
-        };
-        match self.cluster.create(&plan.record, false).await {
-            Err(error) if is_conflict(&error) => return Err(stale()),
-            other => other.map_err(kube("record the revision"))?,
-        };
+        self.create_secret(&plan.record, precondition).await?;
         let mut written = vec![plan.record.metadata.name.clone().unwrap_or_default()];
         let mut outcome = Ok(());
         for secret in &plan.credentials {
-            match self.cluster.create(secret, false).await {
-                Ok(_) => written.push(secret.metadata.name.clone().unwrap_or_default()),
-                Err(error) if is_conflict(&error) => {
-                    outcome = Err(stale());
-                    break;
-                }
+            match self.create_secret(secret, precondition).await {
+                Ok(()) => written.push(secret.metadata.name.clone().unwrap_or_default()),
                 Err(error) => {
-                    outcome = Err(Error::kubernetes(&error, "store the mounts' credentials"));
+                    outcome = Err(error);
                     break;
                 }
             }
@@ -320,7 +310,12 @@ impl Kubernetes {
                     kind = workload.kind().as_str(),
                     "deployed"
                 );
-                Ok(Outcome::Done(Box::new(self.detail_of(workload).await?)))
+                // A new deployment has no run to list yet.
+                let detail = match plan.old {
+                    None => Versioned { etag: workload.etag(), value: status::detail(&workload, &[], Utc::now()) },
+                    Some(_) => self.detail_of(workload).await?,
+                };
+                Ok(Outcome::Done(Box::new(detail)))
             }
             Err(error) => {
                 self.undo(&written).await;
@@ -339,21 +334,26 @@ impl Kubernetes {
     }
 
     /// The API server's dry run of every object of `plan`, as it would store them.
+    /// The Secrets only for a dry run's answer: a real write creates them first (the record claims
+    /// the revision), and deletes them when the workload is refused.
     async fn validate_on_server(
         &self,
         plan: &Plan,
         precondition: &Precondition,
+        with_secrets: bool,
     ) -> Result<Vec<serde_json::Value>, Error> {
         let mut objects = Vec::new();
-        for secret in std::iter::once(&plan.record).chain(&plan.credentials) {
-            match self.cluster.create(secret, true).await {
-                Ok(stored) => objects.push(json(&stored)),
-                Err(error) if is_conflict(&error) => {
-                    let name = secret.metadata.name.clone().unwrap_or_default();
-                    return Err(self.taken_secret(&name, precondition).await);
-                }
-                Err(error) => return Err(Error::kubernetes(&error, "check the deployment's Secrets")),
+        let secrets = if with_secrets { plan.credentials.as_slice() } else { &[] };
+        for secret in std::iter::once(&plan.record).filter(|_| with_secrets).chain(secrets) {
+            let mut created = self.cluster.create(secret, true).await;
+            if let Err(error) = &created
+                && is_conflict(error)
+            {
+                let name = secret.metadata.name.clone().unwrap_or_default();
+                self.clear_leftover(&name, precondition).await?;
+                created = self.cluster.create(secret, true).await;
             }
+            objects.push(json(&created.map_err(kube("check the deployment's Secrets"))?));
         }
         let doing = "check the deployment";
         let workload = match (&plan.old, &plan.workload) {
@@ -380,27 +380,44 @@ impl Kubernetes {
         Ok(objects)
     }
 
-    /// Why a Secret the plan would create exists: another change of ours got there first, or it is
-    /// not the platform's.
-    async fn taken_secret(&self, name: &str, precondition: &Precondition) -> Error {
-        match self.cluster.secret(name).await {
-            Ok(Some(secret)) if manifests::is_ours(&secret.metadata) => {
-                if precondition.given() {
-                    Error::Stale { name: name.to_owned() }
-                } else {
-                    Error::ChangedMeanwhile
-                }
+    /// Creates one of the revision's Secrets, after removing a leftover of the same name.
+    async fn create_secret(&self, secret: &Secret, precondition: &Precondition) -> Result<(), Error> {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let created = match self.cluster.create(secret, false).await {
+            Err(error) if is_conflict(&error) => {
+                self.clear_leftover(&name, precondition).await?;
+                self.cluster.create(secret, false).await
             }
-            Ok(_) => Error::NameTaken { kind: "Secret".to_owned(), name: name.to_owned() },
-            Err(error) => Error::kubernetes(&error, "read a Secret"),
+            other => other,
+        };
+        match created {
+            Ok(_) => Ok(()),
+            Err(error) if is_conflict(&error) => Err(stale(precondition, &name)),
+            Err(error) => Err(Error::kubernetes(&error, "store the revision's Secrets")),
         }
+    }
+
+    /// A Secret the plan would create exists. Left by a write that died before it could undo
+    /// itself (older than any write takes), it is removed; made by a change going on now, or not
+    /// the platform's, it stops this one.
+    async fn clear_leftover(&self, name: &str, precondition: &Precondition) -> Result<(), Error> {
+        let found = self.cluster.secret(name).await.map_err(kube("read a Secret"))?;
+        let Some(secret) = found.filter(|secret| manifests::is_ours(&secret.metadata)) else {
+            return Err(Error::NameTaken { kind: "Secret".to_owned(), name: name.to_owned() });
+        };
+        let created = status::time(secret.metadata.creation_timestamp.as_ref());
+        if created
+            .is_some_and(|created| Utc::now() - created > chrono::Duration::from_std(LEFTOVER).unwrap_or_default())
+        {
+            tracing::warn!(secret = %name, "removing a Secret that a write which did not finish left");
+            return self.cluster.delete_secret(name).await.map_err(kube("remove a Secret"));
+        }
+        Err(stale(precondition, name))
     }
 
     /// Creates or replaces the workload (step 4).
     async fn write_workload(&self, plan: &Plan, precondition: &Precondition) -> Result<Workload, Error> {
         let name = plan.spec.name();
-        let stale =
-            || if precondition.given() { Error::Stale { name: name.to_owned() } } else { Error::ChangedMeanwhile };
         let doing = "write the deployment";
         let Some(old) = &plan.old else {
             return match self.cluster.create_workload(&plan.workload, false).await {
@@ -416,24 +433,24 @@ impl Kubernetes {
                         // Only its status moved (a run started): the same spec, another version.
                         let current = self.ours(name).await?;
                         if current.etag() != old.etag() {
-                            return Err(stale());
+                            return Err(stale(precondition, name));
                         }
                         version = current.metadata().resource_version.clone();
                     }
                     other => return other.map_err(kube(doing)),
                 }
             }
-            return Err(stale());
+            return Err(stale(precondition, name));
         }
         // A Job's pod template cannot change, and a Job cannot become a CronJob: the old object
         // goes (its runs with it) and the new one is made under the same name. The dry run has
         // shown that the new one will be accepted.
         let current = self.ours(name).await?;
         if current.etag() != old.etag() {
-            return Err(stale());
+            return Err(stale(precondition, name));
         }
         match self.cluster.delete_workload(&current).await {
-            Err(error) if is_conflict(&error) => return Err(stale()),
+            Err(error) if is_conflict(&error) => return Err(stale(precondition, name)),
             other => other.map_err(kube("replace the deployment"))?,
         }
         let created = self.create_after_delete(&plan.workload).await;
@@ -521,7 +538,7 @@ impl Kubernetes {
         precondition.check(name, &workload.etag())?;
         match self.cluster.delete_workload(&workload).await {
             Err(error) if crate::error::is_not_found(&error) => return Err(Error::DeploymentNotFound(name.to_owned())),
-            Err(error) if is_conflict(&error) => return Err(Error::ChangedMeanwhile),
+            Err(error) if is_conflict(&error) => return Err(stale(precondition, name)),
             other => other.map_err(kube("delete the deployment"))?,
         }
         self.cluster.delete_secrets(name).await.map_err(kube("remove the deployment's Secrets"))
@@ -579,11 +596,7 @@ impl Kubernetes {
                 Err(error) if is_conflict(&error) => {
                     workload = self.ours(name).await?;
                     if workload.etag() != first {
-                        return Err(if precondition.given() {
-                            Error::Stale { name: name.to_owned() }
-                        } else {
-                            Error::ChangedMeanwhile
-                        });
+                        return Err(stale(precondition, name));
                     }
                 }
                 Err(error) => return Err(Error::kubernetes(&error, doing)),
@@ -622,6 +635,11 @@ impl Kubernetes {
         let spec = status::kept_spec(&workload).ok_or_else(|| Error::SpecLost(name.to_owned()))?;
         Ok((spec, workload.suspended()))
     }
+}
+
+/// What a change that lost a race is: stale when the caller named the version it changed.
+fn stale(precondition: &Precondition, name: &str) -> Error {
+    if precondition.given() { Error::Stale { name: name.to_owned() } } else { Error::ChangedMeanwhile }
 }
 
 fn json_of(workload: &Workload) -> serde_json::Value {

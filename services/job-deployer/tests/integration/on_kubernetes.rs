@@ -279,6 +279,13 @@ async fn each_way_a_run_ends_reaches_the_job_history_with_its_status() {
     for (spec, ..) in &cases {
         assert_eq!(deployer.deploy(spec).await.status(), 201, "{spec}");
     }
+    // A Job the platform did not make runs beside them: it is none of the history's business.
+    let foreign: Job = serde_json::from_value(json!({
+        "metadata": {"name": "theirs", "labels": {"job-orchestrator.io/deployment": "succeeds"}},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "runner", "image": image::exit(0)}]}}},
+    }))
+    .unwrap();
+    deployer.namespace.api::<Job>().create(&PostParams::default(), &foreign).await.unwrap();
     for (spec, _, exit_code, reason) in &cases {
         let name = spec["name"].as_str().unwrap();
         let runs = deployer.runs_until(name, 90, &format!("the run of {name} ends"), ended).await;
@@ -292,6 +299,7 @@ async fn each_way_a_run_ends_reaches_the_job_history_with_its_status() {
         }
     }
     let events = read_topic(&deployer.topic).await;
+    assert!(!events.iter().any(|(key, _)| key.starts_with("theirs")), "no event of a Job the platform did not make");
     for (spec, status, exit_code, _) in &cases {
         let name = spec["name"].as_str().unwrap();
         let finished: Vec<&Value> = events
