@@ -38,11 +38,6 @@ pub async fn apply(connection: &mut AsyncPgConnection, events: &[JobEvent]) -> Q
 }
 
 async fn apply_in(connection: &mut AsyncPgConnection, by_job: BTreeMap<&str, Vec<&JobEvent>>) -> QueryResult<Applied> {
-    // The statements are prepared once per connection. Postgres would soon reuse one generic plan
-    // per statement, made from the statistics of that moment: a consumer started on an empty
-    // history keeps scanning whole tables for `job_id = ANY($1)` once it has grown (seen: 70 ms a
-    // batch at 20,000 jobs instead of 1 ms). Planning each execution costs about a millisecond.
-    diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(connection).await?;
     let events_of = |job: &str| by_job.get(job).map(Vec::as_slice).unwrap_or_default().iter().copied();
     let ids: Vec<&str> = by_job.keys().copied().collect();
     let mut stored = load_locked(connection, &ids).await?;
@@ -68,9 +63,30 @@ async fn apply_in(connection: &mut AsyncPgConnection, by_job: BTreeMap<&str, Vec
     write(connection, &changes).await
 }
 
+/// Runs the statements of `run` with a plan made for their values each time. The statements are
+/// prepared once per connection, and Postgres would soon reuse one generic plan per statement, made
+/// from the statistics of that moment: a consumer started on an empty history keeps scanning whole
+/// tables for `job_id = ANY($1)` once it has grown (seen: 70 ms a batch at 20,000 jobs instead of
+/// 1 ms). Planning one of those costs about a millisecond. Only those, though: the foreign key
+/// checks that Postgres runs for every inserted row are prepared statements too, and planned again
+/// for each row they made the inserts of statuses and parameters five times slower.
+async fn planned_for_their_values<T>(
+    connection: &mut AsyncPgConnection,
+    run: impl AsyncFnOnce(&mut AsyncPgConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(connection).await?;
+    let result = run(connection).await?;
+    diesel::sql_query("SET LOCAL plan_cache_mode TO DEFAULT").execute(connection).await?;
+    Ok(result)
+}
+
 /// The stored jobs among `ids`, locked until the transaction ends, in job id order (two
 /// transactions locking the same jobs then wait for each other instead of deadlocking).
 async fn load_locked(connection: &mut AsyncPgConnection, ids: &[&str]) -> QueryResult<BTreeMap<String, JobState>> {
+    planned_for_their_values(connection, async |connection| load_locked_in(connection, ids).await).await
+}
+
+async fn load_locked_in(connection: &mut AsyncPgConnection, ids: &[&str]) -> QueryResult<BTreeMap<String, JobState>> {
     let rows: Vec<JobRow> = jobs::table
         .filter(jobs::job_id.eq_any(ids))
         .order(jobs::job_id)
@@ -151,10 +167,10 @@ async fn add_statuses(
     let held: BTreeSet<StatusRow> = if stored_jobs.is_empty() {
         BTreeSet::new()
     } else {
-        job_status_history::table
+        let query = job_status_history::table
             .filter(job_status_history::job_id.eq_any(&stored_jobs))
-            .select(StatusRow::as_select())
-            .load(connection)
+            .select(StatusRow::as_select());
+        planned_for_their_values(connection, async |connection| query.load(connection).await)
             .await?
             .into_iter()
             .collect()
@@ -184,7 +200,8 @@ async fn replace_algorithms(
     let old: Vec<&str> = replaced.iter().map(|(job, _)| *job).filter(|job| stored.contains(job)).collect();
     if !old.is_empty() {
         // The parameters go with their algorithms (ON DELETE CASCADE).
-        diesel::delete(job_algorithms::table.filter(job_algorithms::job_id.eq_any(&old))).execute(connection).await?;
+        let delete = diesel::delete(job_algorithms::table.filter(job_algorithms::job_id.eq_any(&old)));
+        planned_for_their_values(connection, async |connection| delete.execute(connection).await).await?;
     }
 
     let algorithms: Vec<NewAlgorithm> = replaced
