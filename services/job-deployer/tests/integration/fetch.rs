@@ -52,7 +52,7 @@ pub fn nexus(files: Vec<(&'static str, Vec<u8>)>) -> String {
     format!("http://{address}")
 }
 
-fn base64(text: &str) -> String {
+pub fn base64(text: &str) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let bytes = text.as_bytes();
     let mut out = String::new();

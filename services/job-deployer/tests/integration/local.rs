@@ -314,8 +314,8 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
 }
 
 /// The folder of a deployer of the version before suspension left the spec (`local-state-v1`: a
-/// suspended CronJob at revision 2 with a failed run) is read as it is, and what is written back
-/// is read again.
+/// suspended CronJob at revision 2 with a failed run, and a run that was going on when that
+/// deployer stopped) is read as it is, and what is written back is read again.
 #[tokio::test]
 async fn a_folder_of_the_previous_version_is_read_and_kept_working() {
     let work = std::env::temp_dir().join(format!("job-deployer-upgrade-{}", uuid::Uuid::new_v4().simple()));
@@ -344,24 +344,34 @@ async fn a_folder_of_the_previous_version_is_read_and_kept_working() {
         (json!(true), json!("month-end freeze"), json!(2), json!("ana"))
     );
     assert!(detail["spec"]["schedule"].get("suspend").is_none(), "suspension is no longer in the spec: {detail}");
-    assert_eq!(detail["lastFailure"], "exited with code 2");
+    assert_eq!(detail["lastFailure"], "lost: the deployer stopped while the run went on", "the latest run's");
     let revisions: Value = server.get("/v1/deployments/legacy/revisions").await.json().await.unwrap();
     assert_eq!(revisions.as_array().unwrap().len(), 2);
     let runs: Value = server.get("/v1/deployments/legacy/runs").await.json().await.unwrap();
-    assert_eq!((runs[0]["name"].clone(), runs[0]["exitCode"].clone()), (json!("legacy-1763700000"), json!(2)));
-    let log = server.get("/v1/deployments/legacy/logs").await.text().await.unwrap();
+    // The run cut off by the stop is reported lost, not left running for ever.
+    assert_eq!(
+        (runs[0]["name"].clone(), runs[0]["state"].clone(), runs[0]["failureReason"].clone()),
+        (json!("legacy-m1abcde"), json!("Failed"), json!("lost: the deployer stopped while the run went on"))
+    );
+    assert_eq!((runs[1]["name"].clone(), runs[1]["exitCode"].clone()), (json!("legacy-1763700000"), json!(2)));
+    let log = server.get("/v1/deployments/legacy/logs?run=legacy-1763700000").await.text().await.unwrap();
     assert_eq!(log, "hello world\nsomething failed\n");
     // Lines by number, and a search, for a viewer.
-    let window = server.get("/v1/deployments/legacy/logs?lines=1").await;
+    let window = server.get("/v1/deployments/legacy/logs?run=legacy-1763700000&lines=1").await;
     assert_eq!(
         (window.headers()["x-first-line"].to_str().unwrap(), window.headers()["x-total-lines"].to_str().unwrap()),
         ("2", "2")
     );
     assert_eq!(window.text().await.unwrap(), "something failed\n");
-    let window = server.get("/v1/deployments/legacy/logs?lines=1&fromLine=1").await.text().await.unwrap();
+    let window =
+        server.get("/v1/deployments/legacy/logs?run=legacy-1763700000&lines=1&fromLine=1").await.text().await.unwrap();
     assert_eq!(window, "hello world\n");
-    let found: Value =
-        server.get("/v1/deployments/legacy/logs/search?pattern=FAIL&ignoreCase=true").await.json().await.unwrap();
+    let found: Value = server
+        .get("/v1/deployments/legacy/logs/search?run=legacy-1763700000&pattern=FAIL&ignoreCase=true")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(found["matches"], json!([{"line": 2, "text": "something failed"}]), "{found}");
     assert_eq!((found["run"].clone(), found["lines"].clone()), (json!("legacy-1763700000"), json!(2)));
 
@@ -385,6 +395,68 @@ async fn a_folder_of_the_previous_version_is_read_and_kept_working() {
     let server = start(&settings).await;
     let detail: Value = server.get("/v1/deployments/legacy").await.json().await.unwrap();
     assert_eq!((detail["revision"].clone(), detail["suspended"].clone()), (json!(3), json!(false)));
+    server.stop().await;
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+/// Anyone who reaches the local runtime's API runs commands as the deployer: it serves this
+/// machine only.
+#[tokio::test]
+async fn the_local_runtime_refuses_to_listen_beyond_this_machine() {
+    let env = service_kit::testing::test_env([("JOB_DEPLOYER_RUNTIME", "local"), ("KAFKA_BROKERS", "127.0.0.1:1")]);
+    let settings = job_deployer::Settings::from_env(&env).unwrap();
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let refused = job_deployer::run(settings, listener).await.expect_err("refused");
+    assert!(refused.to_string().contains("127.0.0.1 only"), "{refused}");
+}
+
+/// A run gets the spec's variables, the resource's, and PATH, HOME, LANG and TZ of the deployer:
+/// nothing else of the deployer's environment (its broker, its keys) reaches a job.
+#[tokio::test]
+async fn a_local_run_gets_only_its_own_environment() {
+    let work = std::env::temp_dir().join(format!("job-deployer-env-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work).unwrap();
+    let archive = zip_archive(&work, &[("job/run.sh", "env\n")]);
+    let checksum = sha256(&archive, &work);
+    let url = nexus(vec![("/job-1.zip", archive)]);
+    let env = service_kit::testing::test_env([
+        ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
+        ("JOB_DEPLOYER_RUNTIME", "local"),
+        ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").to_str().unwrap()),
+        ("KAFKA_BROKERS", &brokers()),
+        ("JOB_EVENTS_TOPIC", &format!("job-events-{}", uuid::Uuid::new_v4().simple())),
+    ]);
+    let server = start(&job_deployer::Settings::from_env(&env).unwrap()).await;
+    let spec = json!({
+        "name": "env",
+        "resource": {
+            "repository": "apps", "group": "org", "name": "job", "version": "1", "path": "org/job/1/job-1.zip",
+            "downloadUrl": format!("{url}/job-1.zip"), "checksum": {"algorithm": "sha256", "value": checksum}
+        },
+        "runner": {"image": "busybox", "command": ["sh", "$(JOB_RESOURCE_DIR)/job/run.sh"],
+            "env": [{"name": "GREETING", "value": "hello $(JOB_RESOURCE_DIR)"}]}
+    });
+    assert_eq!(server.client.post(server.url("/v1/deployments")).json(&spec).send().await.unwrap().status(), 201);
+    let mut log = String::new();
+    for _ in 0..100 {
+        let runs: Value = server.get("/v1/deployments/env/runs").await.json().await.unwrap();
+        if runs[0]["state"] == "Succeeded" {
+            log = server.get("/v1/deployments/env/logs").await.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen: BTreeMap<&str, &str> = log.lines().filter_map(|line| line.split_once('=')).collect();
+    // What the shell sets for itself (PWD, SHLVL, _) is not the deployer's.
+    let names: Vec<&str> =
+        seen.keys().copied().filter(|name| !["PWD", "OLDPWD", "SHLVL", "_"].contains(name)).collect();
+    let mut expected = vec!["GREETING", "JOB_RESOURCE", "JOB_RESOURCE_DIR"];
+    expected.extend(["HOME", "LANG", "PATH", "TZ"].into_iter().filter(|name| std::env::var_os(name).is_some()));
+    expected.sort_unstable();
+    assert_eq!(names, expected, "{log}");
+    let resource_dir = seen["JOB_RESOURCE_DIR"];
+    assert_eq!(seen["GREETING"], format!("hello {resource_dir}"), "$(VAR) expanded as Kubernetes does");
+    assert_eq!(seen["PATH"], std::env::var("PATH").unwrap());
     server.stop().await;
     std::fs::remove_dir_all(&work).unwrap();
 }

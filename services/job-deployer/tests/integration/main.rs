@@ -10,6 +10,7 @@ mod broker_down;
 mod cluster;
 mod deployments;
 mod fetch;
+mod fetch_output;
 mod fixtures;
 mod local;
 mod manifests;

@@ -230,6 +230,20 @@ async fn a_job_and_a_cronjob_are_deployed_run_and_deleted_leaving_nothing() {
         list["deployments"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["nightly", "report"]);
     assert!(list["deployments"][0]["lastRun"].is_string(), "{list}");
+    // The list's filters and pages.
+    for (query, expected, total) in [
+        ("type=Job", vec!["report"], 1),
+        ("type=CronJob&state=Active&owner=jane", vec!["nightly"], 1),
+        ("owner=nobody", vec![], 0),
+        ("limit=1&offset=1", vec!["report"], 2),
+    ] {
+        let (_, page) = deployer.get(&format!("/v1/deployments?{query}")).await;
+        let names: Vec<&str> =
+            page["deployments"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+        assert_eq!((names, page["total"].as_u64().unwrap()), (expected, total), "{query}");
+    }
+    assert_eq!(deployer.get("/v1/deployments?limit=501").await.0, 400);
+    assert_eq!(deployer.get("/v1/deployments?state=Sleeping").await.0, 400);
 
     // Deleted with background propagation: the garbage collector takes the runs and their pods.
     for name in ["report", "nightly"] {
