@@ -5,3 +5,4 @@ mod broker;
 mod deployed_runs;
 mod gateway;
 mod history;
+mod logs;

@@ -14,6 +14,9 @@ fail() {
     exit "$code"
 }
 target="$RESOURCE_DIR/$RESOURCE_FILE"
+# The URL as the output shows it (the run's log goes to the job history): without credentials or a
+# query, which may hold a token. The deployer refuses such URLs; this holds whatever reaches here.
+shown_url=$(printf '%s' "$RESOURCE_URL" | sed -e 's#^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/@]*@#\1#' -e 's|[?#].*$||')
 mkdir -p "$RESOURCE_DIR" || fail 1 "cannot create $RESOURCE_DIR"
 if [ -n "${NEXUS_USERNAME:-}" ]; then
     # The credentials go to curl on its standard input, so they appear in no process listing.
@@ -24,7 +27,7 @@ else
     curl --fail --silent --show-error --location --retry 3 --output "$target" "$RESOURCE_URL"
 fi
 status=$?
-[ "$status" -eq 0 ] || fail 1 "could not download $RESOURCE_URL (curl exit code $status)"
+[ "$status" -eq 0 ] || fail 1 "could not download $shown_url (curl exit code $status)"
 actual=$("$RESOURCE_CHECKSUM_COMMAND" "$target" | cut -d ' ' -f 1) || fail 3 "could not compute the checksum"
 [ "$actual" = "$RESOURCE_CHECKSUM" ] ||
     fail 3 "checksum mismatch for $RESOURCE_FILE: expected $RESOURCE_CHECKSUM, got $actual ($RESOURCE_CHECKSUM_COMMAND)"

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
 pub use error::Error;
+pub use events::logs::{DEFAULT_MAX_BYTES, LogArchiveSettings, LogArchiver};
 pub use events::{KafkaSettings, Publisher};
 pub use http::ApiDoc;
 pub use kubernetes::{Cluster, Kubernetes};
@@ -50,6 +51,9 @@ pub struct Settings {
     /// `JOB_EVENTS_TOPIC_PARTITIONS` (6, when the deployer creates the topic),
     /// `JOB_DEPLOYER_EVENT_BUFFER` (10000 events kept while the broker is away).
     pub kafka: KafkaSettings,
+    /// `JOB_LOGS_TOPIC` (`job-logs`), `JOB_DEPLOYER_LOG_ARCHIVE_MAX_BYTES` (10 MiB): where runs' logs
+    /// go, and how much of each container's is kept (its tail).
+    pub logs: LogArchiveSettings,
 }
 
 /// Where deployments run.
@@ -152,6 +156,10 @@ impl Settings {
                 partitions: env.get_or("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6_i32))?.0,
                 buffer: env.get_or("JOB_DEPLOYER_EVENT_BUFFER", Positive(10_000_usize))?.0,
             },
+            logs: LogArchiveSettings {
+                topic: env.get_or("JOB_LOGS_TOPIC", "job-logs".to_owned())?,
+                max_bytes: env.get_or("JOB_DEPLOYER_LOG_ARCHIVE_MAX_BYTES", Positive(DEFAULT_MAX_BYTES))?.0,
+            },
         })
     }
 }
@@ -197,6 +205,7 @@ pub async fn run_on(settings: Settings, listener: TcpListener, cluster: Cluster)
 async fn start(settings: Settings, listener: TcpListener, cluster: Option<Cluster>) -> Result<Running, StartError> {
     let mut service = Service::new(NAME, ApiDoc::openapi());
     let (publisher, delivery) = events::publisher::publisher(&settings.kafka, service.registry())?;
+    let archiver = LogArchiver::new(&settings.kafka.brokers, settings.logs.clone(), service.registry())?;
     let stop = CancellationToken::new();
     let stop_delivery = CancellationToken::new();
     let delivering = tokio::spawn(delivery.run(stop_delivery.clone()));
@@ -209,7 +218,9 @@ async fn start(settings: Settings, listener: TcpListener, cluster: Option<Cluste
                 return Err(StartError::LocalNotLoopback(address));
             }
             Backend::Local(
-                LocalRuntime::start(&settings.local_dir, publisher.clone()).await.map_err(StartError::Local)?,
+                LocalRuntime::start(&settings.local_dir, publisher.clone(), archiver)
+                    .await
+                    .map_err(StartError::Local)?,
             )
         }
         RuntimeKind::Kubernetes => match cluster {

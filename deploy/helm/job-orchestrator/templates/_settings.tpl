@@ -134,6 +134,7 @@ Secrets come only from Secrets that exist before the install: by secretKeyRef, o
 {{- include "jo.env" (list "JOB_DEPLOYER_NEXUS_URL" $v.nexus.url) }}
 {{- include "jo.env" (list "JOB_DEPLOYER_START_FAILURE_GRACE_SECS" $v.deployer.startFailureGraceSecs) }}
 {{- include "jo.env" (list "JOB_DEPLOYER_EVENT_BUFFER" $v.deployer.eventBuffer) }}
+{{- include "jo.env" (list "JOB_DEPLOYER_LOG_ARCHIVE_MAX_BYTES" $v.deployer.logArchiveMaxBytes) }}
 {{- include "jo.env" (list "JOB_DEPLOYER_RUN_AS_USER" $v.deployer.runAsUser) }}
 {{- range include "jo.files.job-deployer" . | fromJsonArray }}
 - name: JOB_DEPLOYER_RUNNERS_FILE
@@ -142,6 +143,7 @@ Secrets come only from Secrets that exist before the install: by secretKeyRef, o
 {{- include "jo.env" (list "KAFKA_BROKERS" (required "kafka.brokers is required: the Kafka bootstrap brokers, host:port separated by ','" $v.kafka.brokers)) }}
 {{- include "jo.env" (list "JOB_EVENTS_TOPIC" $v.kafka.topic) }}
 {{- include "jo.env" (list "JOB_EVENTS_TOPIC_PARTITIONS" $v.kafka.topicPartitions) }}
+{{- include "jo.env" (list "JOB_LOGS_TOPIC" $v.kafka.logsTopic) }}
 {{- end }}
 
 {{- define "jo.files.job-history" -}}

@@ -7,6 +7,7 @@
 //! observed: a restart, a re-list or a second replica makes the same events with the same ids
 //! (`<jobId>/<STATUS>/<epoch milliseconds>`), which the history applies once.
 
+pub mod logs;
 pub mod publisher;
 
 use chrono::{DateTime, Utc};

@@ -11,6 +11,7 @@
 //! or ignored with a warning (the image, resources). Its schedules also take a leading seconds
 //! field, which the CronJob controller refuses.
 
+mod archive;
 mod logs;
 mod process;
 mod runs;
@@ -30,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::store::{DeploymentRecord, FinishRecord, RevisionRecord, Store};
 use crate::error::Error;
+use crate::events::logs::LogArchiver;
 use crate::events::{self, Publisher};
 use crate::kubernetes::manifests::name_of;
 use crate::model::{
@@ -48,6 +50,8 @@ pub struct LocalRuntime {
 struct Inner {
     store: Store,
     publisher: Publisher,
+    /// Sends each step's log to the history when it ends.
+    archiver: LogArchiver,
     /// This machine's name, the runs' `executionMachine`.
     machine: String,
     deployments: Mutex<HashMap<String, Entry>>,
@@ -89,7 +93,7 @@ fn etag(record: &DeploymentRecord) -> ETag {
 impl LocalRuntime {
     /// Opens the state in `dir`: deployments come back with their schedules; runs that were going
     /// on when the deployer stopped are reported lost (their processes were not ours any more).
-    pub async fn start(dir: &Path, publisher: Publisher) -> std::io::Result<LocalRuntime> {
+    pub async fn start(dir: &Path, publisher: Publisher, archiver: LogArchiver) -> std::io::Result<LocalRuntime> {
         let store = Store::open(dir)?;
         let machine = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|name| name.trim().to_owned())
@@ -98,6 +102,7 @@ impl LocalRuntime {
             inner: Arc::new(Inner {
                 store,
                 publisher,
+                archiver,
                 machine,
                 deployments: Mutex::new(HashMap::new()),
                 stop: CancellationToken::new(),
@@ -118,8 +123,9 @@ impl LocalRuntime {
                     runtime.inner.store.save_run(&run)?;
                 }
                 // Every run again: what a full buffer or a stop kept from the broker goes now (the
-                // ids are the same, so the history takes each fact once).
+                // ids are the same, so the history takes each fact once). So do the logs not sent.
                 runtime.inner.publish(&run, &mut Default::default());
+                runtime.archive_pending(&run);
             }
             let schedule = runtime.schedule(&record);
             deployments.insert(name, Entry { record, schedule, active: HashMap::new(), deleting: false });

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::job::ExitStatus;
+use common::job_log::Container;
 use tokio_util::sync::CancellationToken;
 
 use super::process::{self, Ended, RunFiles};
@@ -89,14 +90,21 @@ impl LocalRuntime {
                 machine: inner.machine.clone(),
             });
             save(&run, &mut published);
-            let (ended, setup_message) = match process::fetch(&spec, &files, deadline, &stop).await {
+            // Each step's log goes to the history when it ends (the history counts attempts from 1).
+            let number = u32::try_from(attempt + 1).unwrap_or(u32::MAX);
+            self.log_starts(&run, Container::Fetch, number);
+            let fetched = process::fetch(&spec, &files, deadline, &stop).await;
+            self.log_ended(&run, Container::Fetch, number, Utc::now());
+            let (ended, setup_message) = match fetched {
                 Err((ended, message)) => (ended, Some(message.unwrap_or_else(|| "fetch failed".to_owned()))),
                 Ok(()) => {
                     if let Some(current) = run.attempts.last_mut() {
                         current.executing_at = Some(Utc::now());
                     }
                     save(&run, &mut published);
+                    self.log_starts(&run, Container::Runner, number);
                     let ended = process::execute(&spec, &env, &run.args, &files, attempt, deadline, &stop).await;
+                    self.log_ended(&run, Container::Runner, number, Utc::now());
                     (ended, None)
                 }
             };

@@ -51,7 +51,13 @@ fn the_fetch_steps_output_never_holds_credentials() {
         ("wrong checksum", format!("{url}/private/sales.zip"), wrong.as_str(), PASSWORD, 3),
         ("unreachable", "http://127.0.0.1:9/private/sales.zip".to_owned(), checksum.as_str(), PASSWORD, 1),
         // The deployer refuses such URLs; the script still never repeats what they carry.
-        ("credentials in the URL", format!("http://{USER}:url-secret@{host}/private/gone.zip"), checksum.as_str(), PASSWORD, 1),
+        (
+            "credentials in the URL",
+            format!("http://{USER}:url-secret@{host}/private/gone.zip"),
+            checksum.as_str(),
+            PASSWORD,
+            1,
+        ),
         ("a token in the URL", format!("{url}/private/gone.zip?token=url-secret"), checksum.as_str(), PASSWORD, 1),
     ];
     let user_password = format!("{USER}:{PASSWORD}");
