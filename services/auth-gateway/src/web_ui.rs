@@ -52,7 +52,14 @@ pub fn configure(config: &mut web::ServiceConfig, dir: &Path) {
             .wrap(from_fn(headers))
             .route("/", web::route().guard(get_or_head()).to(index))
             .route("/index.html", web::route().guard(get_or_head()).to(index))
-            .service(Files::new("/", dir).use_last_modified(true).default_handler(web::to(page_or_not_found))),
+            // Only reads reach the files: any other method goes on to the platform's own answer (a 405
+            // naming the methods of a known path, a JSON 404 elsewhere).
+            .service(
+                Files::new("/", dir)
+                    .guard(get_or_head())
+                    .use_last_modified(true)
+                    .default_handler(web::to(page_or_not_found)),
+            ),
     );
 }
 

@@ -66,8 +66,8 @@ pub struct SearchParams {
     #[serde(rename = "showParam")]
     #[param(rename = "showParam", value_type = Option<bool>, example = true)]
     show_param: Option<String>,
-    /// The language of error messages: `en` (default), `pt_BR` or `fr`.
-    #[param(example = "pt_BR")]
+    /// The language of error messages: `en` (default), `pt_BR` or `fr` (also `pt-BR`, `fr_FR`... in any case).
+    #[param(example = "pt_BR", pattern = r"^(([eE][nN]|[pP][tT]|[fF][rR])([_-][A-Za-z]+)?)?$")]
     locale: Option<String>,
 }
 
@@ -79,7 +79,17 @@ pub struct JobParams {
     #[serde(rename = "showParam")]
     #[param(rename = "showParam", value_type = Option<bool>)]
     show_param: Option<String>,
-    /// The language of error messages: `en` (default), `pt_BR` or `fr`.
+    /// The language of error messages: `en` (default), `pt_BR` or `fr` (also `pt-BR`, `fr_FR`... in any case).
+    #[param(example = "pt_BR", pattern = r"^(([eE][nN]|[pP][tT]|[fF][rR])([_-][A-Za-z]+)?)?$")]
+    locale: Option<String>,
+}
+
+/// The language of a change's errors.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LocaleParams {
+    /// The language of error messages: `en` (default), `pt_BR` or `fr` (also `pt-BR`, `fr_FR`... in any case).
+    #[param(example = "pt_BR", pattern = r"^(([eE][nN]|[pP][tT]|[fF][rR])([_-][A-Za-z]+)?)?$")]
     locale: Option<String>,
 }
 
@@ -229,6 +239,7 @@ pub async fn search_jobs(
     params(("jobId" = String, Path, example = "admi@test.CBNNGZHYE2"), JobParams),
     responses(
         (status = 200, description = "The job", body = Job),
+        (status = 400, description = "A parameter is wrong; `field` says which", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 503, description = "The database does not answer", body = ErrorBody)
     )
@@ -259,9 +270,10 @@ pub async fn get_job(
     delete,
     path = "/v1/jobs/history/{jobId}",
     tag = "history",
-    params(("jobId" = String, Path, example = "admi@test.CBNNGZHYE2"), JobParams),
+    params(("jobId" = String, Path, example = "admi@test.CBNNGZHYE2"), LocaleParams),
     responses(
         (status = 204, description = "The job is marked deleted"),
+        (status = 400, description = "A parameter is wrong; `field` says which", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 503, description = "The database does not answer", body = ErrorBody)
     )
@@ -269,7 +281,7 @@ pub async fn get_job(
 pub async fn delete_job(
     pool: web::Data<DbPool>,
     job_id: web::Path<String>,
-    params: Query<JobParams>,
+    params: Query<LocaleParams>,
 ) -> Result<HttpResponse, ApiError> {
     let locale = locale(params.into_inner().locale.as_deref())?;
     if job_id.contains('\0') {

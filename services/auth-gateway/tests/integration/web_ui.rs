@@ -101,3 +101,12 @@ async fn a_ui_folder_without_index_html_says_so() {
     assert_eq!(answer.status(), 503);
     assert_eq!(answer.json::<ErrorBody>().await.unwrap().code, "ui_unavailable");
 }
+
+#[tokio::test]
+async fn another_method_than_a_read_is_the_platforms_own_answer_not_the_files() {
+    let (server, _dir) = with_ui().await;
+    let trace = client().request(reqwest::Method::TRACE, server.url("/healthz")).send().await.unwrap();
+    assert_eq!(trace.status(), 405);
+    assert_eq!(trace.headers()[header::ALLOW], "GET, HEAD");
+    assert_eq!(trace.json::<ErrorBody>().await.unwrap().code, "method_not_allowed");
+}

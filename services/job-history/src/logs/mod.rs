@@ -63,7 +63,7 @@ pub struct LogParams {
     #[param(rename = "ignoreCase", value_type = Option<bool>)]
     ignore_case: Option<String>,
     /// The language of error messages: `en` (default), `pt_BR` or `fr`.
-    #[param(example = "pt_BR", pattern = r"^([eE][nN]|[pP][tT]|[fF][rR])([_-][A-Za-z]+)?$")]
+    #[param(example = "pt_BR", pattern = r"^(([eE][nN]|[pP][tT]|[fF][rR])([_-][A-Za-z]+)?)?$")]
     locale: Option<String>,
 }
 
