@@ -10,7 +10,7 @@ import openapiTS, { astToString } from "openapi-typescript";
 // documentation stay on the services' own ports and are left out.
 const SERVICES = {
   "auth-gateway": [["/api/", "/api/"], ["/.well-known/", "/.well-known/"]],
-  "job-deployer": [["/v1/deployments", "/api/deployments"]],
+  "job-deployer": [["/v1/deployments", "/api/deployments"], ["/v1/runners", "/api/runners"], ["/v1/schedules/", "/api/schedules/"]],
   "job-history": [["/v1/jobs/history", "/api/history"]],
   "nexus-catalog": [["/v1/", "/api/catalog/"]],
 };

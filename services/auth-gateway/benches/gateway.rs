@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use service_kit::auth::{Access, KeySource, Verifier};
+use service_kit::auth::{Access, Verifier};
 use service_kit::testing::{TestKeys, TestServer, client, client_with_token, test_env};
 use service_kit::{Role, Service};
 

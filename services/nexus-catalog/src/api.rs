@@ -11,8 +11,8 @@ use service_kit::{ErrorBody, Query};
 use utoipa::IntoParams;
 
 use crate::catalog::{Catalog, CatalogError};
-use crate::listing::Filter;
 use crate::error::ApiError;
+use crate::listing::Filter;
 use crate::model::{self, ArtifactPage, Repository, VersionDetail, VersionList};
 use crate::nexus::NexusError;
 
@@ -98,6 +98,7 @@ async fn within<T>(state: &State, work: impl Future<Output = Result<T, CatalogEr
     params(RefreshParams),
     responses(
         (status = 200, description = "Every repository, by name", body = [Repository]),
+        (status = 400, description = "A parameter is wrong (`refresh` given twice or not true/false); `field` says which", body = ErrorBody),
         (status = 502, description = "Nexus is unavailable or refused the catalog's credentials; `code` says which", body = ErrorBody),
         (status = 504, description = "Nexus did not answer in time", body = ErrorBody)
     )
@@ -182,6 +183,7 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
     ),
     responses(
         (status = 200, description = "The versions, newest first; a snapshot's builds under it", body = VersionList),
+        (status = 400, description = "A parameter is wrong (`refresh` given twice or not true/false); `field` says which", body = ErrorBody),
         (status = 404, description = "No such repository or job", body = ErrorBody),
         (status = 502, description = "Nexus is unavailable or refused the catalog's credentials; `code` says which", body = ErrorBody),
         (status = 504, description = "Nexus did not answer in time", body = ErrorBody)
@@ -216,6 +218,7 @@ pub async fn list_versions(
     ),
     responses(
         (status = 200, description = "The version's files", body = VersionDetail),
+        (status = 400, description = "A parameter is wrong (`refresh` given twice or not true/false); `field` says which", body = ErrorBody),
         (status = 404, description = "No such repository, job or version", body = ErrorBody),
         (status = 502, description = "Nexus is unavailable or refused the catalog's credentials; `code` says which", body = ErrorBody),
         (status = 504, description = "Nexus did not answer in time", body = ErrorBody)

@@ -316,7 +316,9 @@ async fn a_login_from_another_sites_page_or_not_as_json_is_refused_saying_why() 
         }
         request.send()
     };
-    let cases: Vec<(&str, &str, Vec<(&str, String)>, u16, &str)> = vec![
+    // (case, content type, browser headers, expected status, expected error)
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, String)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         // What a form of another site sends: a JSON text as text/plain, with the browser's headers.
         (
             "form of another site",

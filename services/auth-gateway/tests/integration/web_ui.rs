@@ -28,9 +28,14 @@ fn nonce_of(page: &str) -> &str {
 async fn every_page_of_the_app_is_index_html_with_a_fresh_nonce_that_its_policy_allows() {
     let (server, _dir) = with_ui().await;
     let mut nonces = Vec::new();
-    for path in
-        ["/", "/index.html", "/deployments", "/deployments/hello/logs?run=hello-1&grep=ERROR", "/history/job%201", "/catalog/samples/org.example/hello"]
-    {
+    for path in [
+        "/",
+        "/index.html",
+        "/deployments",
+        "/deployments/hello/logs?run=hello-1&grep=ERROR",
+        "/history/job%201",
+        "/catalog/samples/org.example/hello",
+    ] {
         let answer = client().get(server.url(path)).send().await.unwrap();
         assert_eq!(answer.status(), 200, "{path}");
         assert_eq!(answer.headers()[header::CACHE_CONTROL], "no-cache", "{path}");

@@ -67,7 +67,7 @@ pub struct ApiDoc;
 #[into_params(parameter_in = Path)]
 pub struct NamePath {
     /// The deployment's name.
-    #[param(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63, example = "sales-etl")]
+    #[param(value_type = String, pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63, example = "sales-etl")]
     pub name: DeploymentName,
 }
 
@@ -75,7 +75,7 @@ pub struct NamePath {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct RevisionPath {
-    #[param(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63, example = "sales-etl")]
+    #[param(value_type = String, pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63, example = "sales-etl")]
     pub name: DeploymentName,
     #[param(minimum = 1, example = 3)]
     pub revision: u32,

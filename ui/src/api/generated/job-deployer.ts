@@ -8,10 +8,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The seed's job list, by name. */
+        /** The original tool's job list, by name. */
         get: operations["list_deployments"];
         put?: never;
-        /** Deploys a Nexus artifact as a Job (no schedule) or a CronJob. */
+        /**
+         * Deploys a Nexus artifact as a Job (no schedule) or a CronJob.
+         * @description With `dryRun=true`, checks the spec (on Kubernetes, with the API server's own dry run, so its
+         *     validation is included) and answers what would be written, writing nothing.
+         */
         post: operations["create_deployment"];
         delete?: never;
         options?: never;
@@ -26,9 +30,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One deployment: its spec and status. */
+        /** One deployment: its spec and status, and its version (`ETag`). */
         get: operations["get_deployment"];
-        /** Changes a deployment in place (version, image, schedule, configuration): a new revision. */
+        /**
+         * Changes a deployment in place (version, image, schedule, configuration): a new revision. Its
+         *     suspension is kept. With `If-Match`, only over that version (412 else).
+         */
         put: operations["update_deployment"];
         post?: never;
         /**
@@ -65,8 +72,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The logs of the latest run, or of a given run. */
+        /** The log of the latest run, or of a given run. */
         get: operations["logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}/logs/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The lines of a run's whole log that match a pattern, with their numbers. */
+        get: operations["search_logs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -135,7 +159,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Starts a run of a CronJob now, from its template (as `kubectl create job --from=cronjob/...`). */
+        /**
+         * Starts a run of a CronJob now, from its template (as `kubectl create job --from=cronjob/...`),
+         *     with one-off variables and arguments.
+         */
         post: operations["run_now"];
         delete?: never;
         options?: never;
@@ -169,8 +196,48 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stops a CronJob from starting runs (runs going on finish). */
+        /** Stops a CronJob from starting runs (runs going on finish); the reason is shown until resumed. */
         post: operations["suspend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The runner images on offer (`JOB_DEPLOYER_RUNNERS_FILE`), each with a description and the
+         *     command a deployment starts from.
+         */
+        get: operations["runners"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The next times a schedule fires, with the same reading as a deployment's (the CronJob
+         *     controller's rules on Kubernetes); a schedule a deployment would refuse is refused here too.
+         */
+        get: operations["schedule_preview"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -194,7 +261,18 @@ export interface components {
          * @enum {string}
          */
         ConcurrencyPolicy: "Allow" | "Forbid" | "Replace";
-        /** @enum {string} */
+        /**
+         * @description The original tool's container states, of the latest run:
+         *
+         *     | state | when |
+         *     |---|---|
+         *     | `Scheduled` | no run yet, or the latest run's pod is not yet placed on a node |
+         *     | `Initiated` | on a node: the resource is being fetched or the runner is starting |
+         *     | `Running`   | the runner runs |
+         *     | `Failed`    | the run failed, or a container cannot start (image pull error, bad configuration) |
+         *     | `Stopped`   | the run ended successfully |
+         * @enum {string}
+         */
         ContainerState: "Scheduled" | "Initiated" | "Running" | "Failed" | "Stopped";
         /** @description `GET /v1/deployments/{name}`: the spec and the status. */
         DeploymentDetail: components["schemas"]["DeploymentSummary"] & {
@@ -202,6 +280,7 @@ export interface components {
             activeRuns: number;
             spec?: components["schemas"]["DeploymentSpec"] | null;
             suspendReason?: string | null;
+            /** @description State, not part of the spec: changed by `suspend` and `resume` only, and kept across changes. */
             suspended: boolean;
             /** @description What the runtime records but does not do (the local runtime ignores the image). */
             warnings?: string[];
@@ -249,7 +328,7 @@ export interface components {
         };
         /** @enum {string} */
         DeploymentState: "Active" | "Inactive";
-        /** @description One line of the deployment list (the seed's "Listing jobs"). */
+        /** @description One line of the deployment list (the original tool's "Listing jobs"). */
         DeploymentSummary: {
             /** @description The state of the latest run's containers. */
             containerState: components["schemas"]["ContainerState"];
@@ -259,6 +338,8 @@ export interface components {
             deployedBy?: string | null;
             description?: string | null;
             image: string;
+            /** @description Why the latest run failed, in words; absent when it did not fail (or there is none). */
+            lastFailure?: string | null;
             /** Format: date-time */
             lastRun?: string | null;
             name: string;
@@ -277,6 +358,20 @@ export interface components {
             state: components["schemas"]["DeploymentState"];
             timeZone?: string | null;
             type: components["schemas"]["WorkloadKind"];
+        };
+        /**
+         * @description What a dry run would write: every object as Kubernetes would store it (Secrets' values
+         *     redacted), or, on the local runtime, the spec as it would be kept.
+         */
+        DryRun: {
+            /**
+             * @description The Kubernetes objects, in the order they would be written, as the API server's own dry
+             *     run returned them; empty on the local runtime.
+             */
+            objects: Record<string, never>[];
+            /** @description The spec as it would be kept (inline credentials replaced by the Secret holding them). */
+            spec: components["schemas"]["DeploymentSpec"];
+            warnings?: string[];
         };
         /** @description An environment variable: a `value`, or a key of an existing Secret (`secret`), never both. */
         EnvVar: {
@@ -310,6 +405,28 @@ export interface components {
             code: string;
             message: string;
             problems: components["schemas"]["Problem"][];
+        };
+        /**
+         * @description Which container of a run a log is of.
+         * @enum {string}
+         */
+        LogContainer: "runner" | "fetch";
+        /** @description One line of a log that matches a search. */
+        LogMatch: {
+            /** @description 1-based, in the whole log of the attempt. */
+            line: number;
+            text: string;
+        };
+        /** @description `GET .../logs/search`. */
+        LogSearch: {
+            container: components["schemas"]["LogContainer"];
+            /** @description Lines of the log searched. */
+            lines: number;
+            matches: components["schemas"]["LogMatch"][];
+            /** @description The run searched (the latest when none was named). */
+            run: string;
+            /** @description More lines matched than were answered (see `limit`). */
+            truncated: boolean;
         };
         /**
          * @description A CIFS/SMB share. Credentials are given inline (`credentials`, kept in a Secret the deployment
@@ -395,7 +512,7 @@ export interface components {
             revision: number;
             spec?: components["schemas"]["DeploymentSpec"] | null;
         };
-        /** @description One run: a Job of the deployment. */
+        /** @description One run: a Job of the deployment (or a local run). */
         Run: {
             containerState: components["schemas"]["ContainerState"];
             /**
@@ -405,23 +522,25 @@ export interface components {
             exitCode?: number | null;
             /**
              * @description Why the run failed, in words: out of memory (OOMKilled), image pull error, deadline
-             *     exceeded, fetch failed, evicted, exited with code N.
+             *     exceeded, fetch failed, evicted, exited with code N, or why its pod could not be made.
              */
             failureReason?: string | null;
             /** Format: date-time */
             finishedAt?: string | null;
             /** @description Started by hand (`POST .../run`) rather than by the schedule. */
             manual: boolean;
-            /** @description The Job's name (what `GET .../logs?run=` takes). */
+            /** @description The run's name (what `GET .../logs?run=` takes). */
             name: string;
-            /** @description The pod of its latest attempt. */
+            /** @description The pod of its latest attempt (Kubernetes only). */
             pod?: string | null;
             /** Format: date-time */
             startedAt?: string | null;
             state: components["schemas"]["RunState"];
+            /** @description Who pressed "run now", or who deployed the revision it runs. */
+            triggeredBy?: string | null;
         };
         /** @description One-off changes for a run started by hand. */
-        RunRequest: {
+        RunOverrides: {
             /** @description Replace the runner's arguments for this run only. */
             args?: string[] | null;
             /** @description Variables set (or replaced) for this run only. */
@@ -451,7 +570,31 @@ export interface components {
             /** @example eclipse-temurin:21-jre */
             image: string;
             resources?: components["schemas"]["Resources"] | null;
+            /**
+             * Format: int64
+             * @description The user id the runner runs as. Pods run as a non-root user (the `restricted` Pod Security
+             *     level): the deployer's default (`JOB_DEPLOYER_RUN_AS_USER`) unless the image needs its own.
+             * @example 1000
+             */
+            runAsUser?: number | null;
             workingDir?: string | null;
+        };
+        /** @description A runner image a deployment may use, as the configuration offers it. */
+        RunnerImage: {
+            args?: string[];
+            /**
+             * @description The command a deployment starts from (it may use `$(JOB_RESOURCE)` and `$(JOB_RESOURCE_DIR)`).
+             * @example [
+             *       "java",
+             *       "-jar",
+             *       "$(JOB_RESOURCE)"
+             *     ]
+             */
+            command?: string[];
+            /** @example Java 21: runs a jar */
+            description: string;
+            /** @example eclipse-temurin:21-jre */
+            image: string;
         };
         /** @description When a CronJob runs, as the CronJob controller reads it. */
         Schedule: {
@@ -471,13 +614,19 @@ export interface components {
             startingDeadlineSeconds?: number | null;
             /** Format: int32 */
             successfulJobsHistoryLimit?: number | null;
-            /** @description Deployed suspended: no run starts until resumed. */
-            suspend?: boolean;
             /**
              * @description An IANA time zone; absent, the controller's (usually UTC).
              * @example Europe/Paris
              */
             timeZone?: string | null;
+        };
+        /** @description `GET /v1/schedules/preview`: when a schedule fires next, as the deployment would. */
+        SchedulePreview: {
+            cron: string;
+            /** @description The zone the schedule is read in (UTC when none was given). */
+            timeZone: string;
+            /** @description The next times, in UTC. */
+            times: string[];
         };
         SecretKey: {
             key: string;
@@ -491,8 +640,12 @@ export interface components {
             domain?: string | null;
             username: string;
         };
+        /** @description `POST .../suspend`. */
         SuspendRequest: {
-            /** @description Why, shown with the deployment until it is resumed. */
+            /**
+             * @description Why, shown with the deployment until it is resumed.
+             * @example month-end freeze
+             */
             reason?: string | null;
         };
         /** @enum {string} */
@@ -537,7 +690,34 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentList"];
                 };
             };
+            /** @description a parameter that cannot be used */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -557,27 +737,78 @@ export interface operations {
     };
     create_deployment: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Check the spec (on Kubernetes, with the API server's own dry run) and answer what would be
+                 *     written, writing nothing.
+                 */
+                dryRun?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "description": "Nightly sales load",
+                 *       "name": "sales-etl",
+                 *       "resource": {
+                 *         "checksum": {
+                 *           "algorithm": "sha256",
+                 *           "value": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                 *         },
+                 *         "downloadUrl": "https://nexus.example.com/repository/releases/com/example/etl/sales-etl/1.4.2/sales-etl-1.4.2.zip",
+                 *         "group": "com.example.etl",
+                 *         "name": "sales-etl",
+                 *         "path": "com/example/etl/sales-etl/1.4.2/sales-etl-1.4.2.zip",
+                 *         "repository": "releases",
+                 *         "version": "1.4.2"
+                 *       },
+                 *       "runner": {
+                 *         "args": [
+                 *           "$(JOB_RESOURCE_DIR)/sales-etl/sales-etl_run.sh"
+                 *         ],
+                 *         "command": [
+                 *           "sh",
+                 *           "-c"
+                 *         ],
+                 *         "image": "eclipse-temurin:21-jre"
+                 *       },
+                 *       "schedule": {
+                 *         "concurrencyPolicy": "Forbid",
+                 *         "cron": "30 2 * * 1-5",
+                 *         "timeZone": "Europe/Paris"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["DeploymentSpec"];
             };
         };
         responses: {
+            /** @description a dry run: what would be written */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRun"];
+                };
+            };
             /** @description deployed */
             201: {
                 headers: {
+                    /** @description the deployment's version, for If-Match */
+                    ETag?: string;
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentDetail"];
                 };
             };
-            /** @description every problem of the spec, with its field */
+            /** @description every problem of the spec with its field (`invalid_deployment`), or Kubernetes' (`rejected_by_kubernetes`); `invalid_body` when the body cannot be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -586,7 +817,25 @@ export interface operations {
                     "application/json": components["schemas"]["InvalidBody"];
                 };
             };
-            /** @description a deployment of that name exists */
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a deployment of that name exists (`deployment_exists`), or an object of that name the platform did not make (`name_taken`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -604,7 +853,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Kubernetes cannot be reached */
+            /** @description Kubernetes cannot be reached, or is not configured */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -620,6 +869,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
@@ -628,13 +881,50 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description the deployment's version, for If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentDetail"];
                 };
             };
+            /** @description not a deployment name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -654,21 +944,69 @@ export interface operations {
     };
     update_deployment: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /**
+                 * @description Check the spec (on Kubernetes, with the API server's own dry run) and answer what would be
+                 *     written, writing nothing.
+                 */
+                dryRun?: boolean;
+            };
+            header?: {
+                /** @description the ETag of the version this change is made over */
+                "If-Match"?: string | null;
+            };
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "description": "Nightly sales load",
+                 *       "name": "sales-etl",
+                 *       "resource": {
+                 *         "checksum": {
+                 *           "algorithm": "sha256",
+                 *           "value": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                 *         },
+                 *         "downloadUrl": "https://nexus.example.com/repository/releases/com/example/etl/sales-etl/1.4.2/sales-etl-1.4.2.zip",
+                 *         "group": "com.example.etl",
+                 *         "name": "sales-etl",
+                 *         "path": "com/example/etl/sales-etl/1.4.2/sales-etl-1.4.2.zip",
+                 *         "repository": "releases",
+                 *         "version": "1.4.2"
+                 *       },
+                 *       "runner": {
+                 *         "args": [
+                 *           "$(JOB_RESOURCE_DIR)/sales-etl/sales-etl_run.sh"
+                 *         ],
+                 *         "command": [
+                 *           "sh",
+                 *           "-c"
+                 *         ],
+                 *         "image": "eclipse-temurin:21-jre"
+                 *       },
+                 *       "schedule": {
+                 *         "concurrencyPolicy": "Forbid",
+                 *         "cron": "30 2 * * 1-5",
+                 *         "timeZone": "Europe/Paris"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["DeploymentSpec"];
             };
         };
         responses: {
+            /** @description changed (or, with dryRun, a DryRun) */
             200: {
                 headers: {
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -683,6 +1021,24 @@ export interface operations {
                     "application/json": components["schemas"]["InvalidBody"];
                 };
             };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -691,8 +1047,25 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description changed by someone else meanwhile */
+            /** @description changed by someone else meanwhile (`changed_meanwhile`), or a new kind whose name an object the platform did not make holds (`name_taken`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the deployment is no longer the version named by If-Match (`precondition_failed`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -713,8 +1086,15 @@ export interface operations {
     delete_deployment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version to remove */
+                "If-Match"?: string | null;
+            };
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
@@ -728,7 +1108,58 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description being deleted already, or changed meanwhile */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -751,6 +1182,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
@@ -765,7 +1200,50 @@ export interface operations {
                     "text/x-python": string;
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the deployment cannot run on Kubernetes as it is (`not_exportable`, `no_spec`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -786,15 +1264,15 @@ export interface operations {
     logs: {
         parameters: {
             query?: {
-                /** @description The run (Job name, from `.../runs`); the latest run when absent. */
+                /** @description The run (its name, from `.../runs`); the latest run when absent. */
                 run?: string;
                 /** @description `runner` (default) or `fetch` (the init container that downloads the resource). */
-                container?: string;
+                container?: components["schemas"]["LogContainer"];
                 /** @description The last lines only; 1000 when no bound is given (see `all`). */
                 tailLines?: number;
-                /** @description Only the lines of the last seconds. */
+                /** @description Only the lines of the last seconds (Kubernetes only). */
                 sinceSeconds?: number;
-                /** @description The logs of the previous attempt of the container (after a restart). */
+                /** @description The logs of the previous attempt of the container (after a retry). */
                 previous?: boolean;
                 /** @description Stream the log as it grows, until the container ends or the client leaves. */
                 follow?: boolean;
@@ -802,9 +1280,127 @@ export interface operations {
                 limitBytes?: number;
                 /** @description The whole log, however long. */
                 all?: boolean;
+                /**
+                 * @description Lines by number: this many lines (at most 10000) of the whole log, from `fromLine`, or
+                 *     the last ones; the answer says which (`X-First-Line`) and of how many (`X-Total-Lines`).
+                 */
+                lines?: number;
+                /** @description With `lines`: the first line wanted (1-based). */
+                fromLine?: number;
             };
             header?: never;
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description with `lines`: the number of the first line answered */
+                    "X-First-Line"?: number;
+                    /** @description with `lines`: how many lines the whole log has */
+                    "X-Total-Lines"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description a parameter that cannot be used */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such deployment or run, no run yet (`no_run`), no previous attempt (`no_previous`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no log yet, and why: the pod is not on a node, the container has not started or cannot (`log_not_ready`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the node's kubelet, which holds the log, cannot be reached (`kubelet_unreachable`), or Kubernetes refused the deployer */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_logs: {
+        parameters: {
+            query: {
+                /**
+                 * @description The text to find (or, with `regex=true`, a regular expression in Rust's syntax, which runs
+                 *     in linear time).
+                 * @example ERROR
+                 */
+                pattern: string;
+                regex?: boolean;
+                ignoreCase?: boolean;
+                /** @description The run; the latest when absent. */
+                run?: string;
+                container?: components["schemas"]["LogContainer"];
+                /** @description The previous attempt's log. */
+                previous?: boolean;
+                /** @description At most this many matching lines (1000 when absent, at most 10000). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
@@ -816,9 +1412,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": string;
+                    "application/json": components["schemas"]["LogSearch"];
                 };
             };
+            /** @description a pattern that cannot be used */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -827,7 +1424,42 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no log yet (`log_not_ready`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -848,8 +1480,15 @@ export interface operations {
     resume: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version resumed */
+                "If-Match"?: string | null;
+            };
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
@@ -858,10 +1497,37 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentDetail"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -872,7 +1538,32 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description a Job, not a CronJob (`not_a_cronjob`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -887,6 +1578,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
@@ -901,7 +1596,41 @@ export interface operations {
                     "application/json": components["schemas"]["Revision"][];
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -922,9 +1651,14 @@ export interface operations {
     rollback: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version rolled back from */
+                "If-Match"?: string | null;
+            };
             path: {
+                /** @example sales-etl */
                 name: string;
+                /** @example 3 */
                 revision: number;
             };
             cookie?: never;
@@ -933,12 +1667,41 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentDetail"];
                 };
             };
+            /** @description the revision's spec is no longer accepted (`invalid_deployment`, `rejected_by_kubernetes`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such deployment or revision */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -947,7 +1710,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description changed meanwhile, or a Secret the revision needs is gone (`revision_not_runnable`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -970,13 +1750,18 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
         };
+        /** @description optional; when given, exactly this shape */
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["RunRequest"] | null;
+                "application/json": components["schemas"]["RunOverrides"] | null;
             };
         };
         responses: {
@@ -988,12 +1773,31 @@ export interface operations {
                     "application/json": components["schemas"]["Run"];
                 };
             };
+            /** @description overrides with problems (`invalid_deployment`), or a body that cannot be read (`invalid_body`) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["InvalidBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -1004,7 +1808,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description a Job, not a CronJob (`not_a_cronjob`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1019,6 +1840,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
@@ -1033,7 +1858,41 @@ export interface operations {
                     "application/json": components["schemas"]["Run"][];
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1054,12 +1913,20 @@ export interface operations {
     suspend: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag of the version suspended */
+                "If-Match"?: string | null;
+            };
             path: {
+                /**
+                 * @description The deployment's name.
+                 * @example sales-etl
+                 */
                 name: string;
             };
             cookie?: never;
         };
+        /** @description optional; when given, exactly this shape */
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["SuspendRequest"] | null;
@@ -1068,10 +1935,38 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentDetail"];
+                };
+            };
+            /** @description a body that cannot be read (`invalid_body`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -1082,8 +1977,139 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description a Job, not a CronJob */
+            /** @description a Job, not a CronJob (`not_a_cronjob`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunnerImage"][];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    schedule_preview: {
+        parameters: {
+            query: {
+                /**
+                 * @description A schedule as a deployment takes it (five fields, or `@daily`...; the local runtime also
+                 *     takes six, seconds first).
+                 * @example 30 2 * * 1-5
+                 */
+                cron: string;
+                /**
+                 * @description An IANA time zone; UTC when absent.
+                 * @example Europe/Paris
+                 */
+                timeZone?: string;
+                /** @description How many times (5 when absent, at most 100). */
+                count?: number;
+                /** @description From when (RFC 3339); now when absent. */
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            /** @description a schedule or zone a deployment would refuse, with why (`field`: cron or timeZone) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,6 +18,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/history/selectors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The selectors a query may name. */
+        get: operations["list_selectors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/history/{jobId}": {
         parameters: {
             query?: never;
@@ -36,6 +53,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/history/{jobId}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's archived container log. */
+        get: operations["get_logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -48,6 +82,65 @@ export interface components {
             /** @description Left out of search results asked with `showParam=false`. */
             parameters?: components["schemas"]["Parameter"][] | null;
         };
+        ArchivedEntry: {
+            /** Format: int32 */
+            attempt: number;
+            complete: boolean;
+            container: components["schemas"]["Container"];
+            /** Format: date-time */
+            endedAt: string;
+        };
+        /** @description A run's archived log, or the part of it asked for. */
+        ArchivedLog: {
+            /** @description Every log the history keeps of this run: what a viewer offers to switch to. */
+            archived: components["schemas"]["ArchivedEntry"][];
+            /** Format: int32 */
+            attempt: number;
+            /** @description Every chunk of the log arrived. When false, `missing` names the lines lost. */
+            complete: boolean;
+            container: components["schemas"]["Container"];
+            /** Format: int64 */
+            droppedBytes: number;
+            /** Format: int64 */
+            droppedLines: number;
+            /**
+             * Format: date-time
+             * @description When the container ended.
+             */
+            endedAt: string;
+            /**
+             * Format: int64
+             * @description The number of the first line kept: lines before it were cut to keep the log within the
+             *     deployer's bound (`droppedLines` of them, `droppedBytes` bytes); lines keep their numbers in
+             *     the container's whole log.
+             */
+            firstLine: number;
+            jobId: string;
+            /**
+             * Format: int64
+             * @description Bytes kept.
+             */
+            keptBytes: number;
+            /**
+             * Format: int64
+             * @description The number of the last line.
+             */
+            lastLine: number;
+            /** @description The lines answered, in order. */
+            lines: components["schemas"]["LogLine"][];
+            /** @description Lines lost with chunks that never arrived (an incomplete log), in order. */
+            missing: components["schemas"]["LineRange"][];
+            /**
+             * Format: int64
+             * @description Lines of the log here (with `grep`: lines matching).
+             */
+            total: number;
+        };
+        /**
+         * @description The container of a run's pod (or of a local run) whose log it is.
+         * @enum {string}
+         */
+        Container: "fetch" | "runner";
         ErrorBody: {
             /**
              * @description Stable, for programs: `invalid_query`, `not_found`, ...
@@ -126,6 +219,20 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "SCHEDULED" | "INIT" | "UPLOADING" | "QUEUED" | "EXECUTING" | "DOWNLOADING" | "FINISHED" | "UNKNOWN";
+        LineRange: {
+            /** Format: int64 */
+            from: number;
+            /** Format: int64 */
+            to: number;
+        };
+        LogLine: {
+            /**
+             * Format: int64
+             * @description Its number in the container's whole log, from 1.
+             */
+            line: number;
+            text: string;
+        };
         /** @description One parameter of an algorithm, with its values. */
         Parameter: {
             /**
@@ -162,6 +269,48 @@ export interface components {
              */
             total: number;
         };
+        /** @description A selector that `q` may name, with what it takes: what a query builder offers. */
+        SelectorInfo: {
+            /**
+             * @description Several values per job (`status`, `submissionMachines`, `paramValue`): a comparison holds
+             *     when an element matches, `!=` and `=out=` when the list is not empty and none does, and the
+             *     list is null (`=isnull=`) when it has no element.
+             */
+            list: boolean;
+            /** @example exitStatus */
+            name: string;
+            /**
+             * @description The operators it takes, each in its canonical spelling.
+             * @example [
+             *       "==",
+             *       "!=",
+             *       "=in=",
+             *       "=out=",
+             *       "=isnull=",
+             *       "=notnull="
+             *     ]
+             */
+            operators: string[];
+            /** @description Whether a search can be sorted by it (`attr`). */
+            sortable: boolean;
+            type: components["schemas"]["SelectorType"];
+            /**
+             * @description Every value it can take, for enums and booleans.
+             * @example [
+             *       "UNKNOWN",
+             *       "SUCCESS",
+             *       "EXECUTION_ERROR"
+             *     ]
+             */
+            values?: string[] | null;
+            /** @description Whether `*` stands for any run of characters in its values (text, and the names of an enum). */
+            wildcards: boolean;
+        };
+        /**
+         * @description The type of a selector's values.
+         * @enum {string}
+         */
+        SelectorType: "string" | "integer" | "number" | "datetime" | "boolean" | "enum";
         /** @description A status the run reached, and when. */
         StatusChange: {
             status: components["schemas"]["JobStatus"];
@@ -181,11 +330,14 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description An RSQL query over the job fields; absent, every job. Operators `==`, `!=`, `=gt=` (`>`),
-                 *     `=ge=` (`>=`), `=lt=` (`<`), `=le=` (`<=`), `=in=`, `=out=`; `;` is AND (binds tighter), `,`
-                 *     is OR; `*` in a text value is a wildcard. Date-times: `yyyy/MM/dd[ HH:mm[:ss[.SSS]]]` with a
-                 *     mandatory offset (`-03`, `+0130`; `%2B` for `+` in a URL), or RFC 3339. Inside one AND group,
-                 *     `param*` comparisons hold for the same parameter and `algorithm*` ones for the same algorithm.
+                 * @description An RSQL query over the job fields (`GET /v1/jobs/history/selectors` lists them); absent,
+                 *     every job. Operators `==`, `!=`, `=gt=` (`>`), `=ge=` (`>=`), `=lt=` (`<`), `=le=` (`<=`),
+                 *     `=in=`, `=out=`, and `=isnull=`, `=notnull=` with no value (a list is null when empty); `;`
+                 *     or ` and ` is AND (binds tighter), `,` or ` or ` is OR; `*` in a text value is a wildcard, in
+                 *     a status (`exitStatus==*ERROR`) it matches the names. Date-times: `yyyy/MM/dd[ HH:mm[:ss[.SSS]]]`
+                 *     with a mandatory offset (`-03`, `+0130`; `%2B` for `+` in a URL), or RFC 3339. Inside one AND
+                 *     group, `param*` comparisons hold for the same parameter and `algorithm*` ones for the same
+                 *     algorithm.
                  * @example (paramLabel=='Sleeps');(paramValue=in=('3','1'))
                  */
                 q?: string;
@@ -216,7 +368,7 @@ export interface operations {
                  */
                 showParam?: boolean;
                 /**
-                 * @description The language of error messages: `en` (default), `pt_BR` or `fr`.
+                 * @description The language of error messages: `en` (default), `pt_BR` or `fr` (also `pt-BR`, `fr_FR`... in any case).
                  * @example pt_BR
                  */
                 locale?: string;
@@ -236,7 +388,7 @@ export interface operations {
                     "application/json": components["schemas"]["SearchResponse"];
                 };
             };
-            /** @description A parameter or the query is wrong; `field` and `position` say where */
+            /** @description A parameter or the query is wrong, or the query asks more than its bounds allow (`query_too_large`); `field` and `position` say where */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -245,8 +397,64 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database does not answer */
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database does not answer (`database_unavailable`), or the search did not finish in time (`query_timeout`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_selectors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every selector, in the order of the job's fields; a job whose id is `selectors` is found with `q=jobId==selectors` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SelectorInfo"][];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -261,7 +469,10 @@ export interface operations {
             query?: {
                 /** @description false leaves the algorithms' parameters out of the answer. */
                 showParam?: boolean;
-                /** @description The language of error messages: `en` (default), `pt_BR` or `fr`. */
+                /**
+                 * @description The language of error messages: `en` (default), `pt_BR` or `fr` (also `pt-BR`, `fr_FR`... in any case).
+                 * @example pt_BR
+                 */
                 locale?: string;
             };
             header?: never;
@@ -280,6 +491,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description A parameter is wrong; `field` says which */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such job */
@@ -305,9 +543,10 @@ export interface operations {
     delete_job: {
         parameters: {
             query?: {
-                /** @description false leaves the algorithms' parameters out of the answer. */
-                showParam?: boolean;
-                /** @description The language of error messages: `en` (default), `pt_BR` or `fr`. */
+                /**
+                 * @description The language of error messages: `en` (default), `pt_BR` or `fr` (also `pt-BR`, `fr_FR`... in any case).
+                 * @example pt_BR
+                 */
                 locale?: string;
             };
             header?: never;
@@ -326,7 +565,136 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A parameter is wrong; `field` says which */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_logs: {
+        parameters: {
+            query?: {
+                /** @description `runner` (the default: the job's own output) or `fetch` (the step that downloads the resource). */
+                container?: components["schemas"]["Container"];
+                /**
+                 * @description 1 for the run's first attempt (pod); the latest archived when absent.
+                 * @example 1
+                 */
+                attempt?: number;
+                /**
+                 * @description How many lines (with `grep`: matching lines) to answer: the last ones, or, with `offset`,
+                 *     those after it. 1000 when absent, at most 10000.
+                 * @example 1000
+                 */
+                tailLines?: number;
+                /**
+                 * @description Answer lines after line number `offset` (so the first line answered is `offset + 1`)
+                 *     instead of the last ones: how a viewer loads earlier lines.
+                 * @example 0
+                 */
+                offset?: number;
+                /**
+                 * @description Answer only the lines containing this text (or matching it, with `regex=true`), searched on
+                 *     the server in the whole log; `total` is then how many lines match.
+                 * @example ERROR
+                 */
+                grep?: string;
+                /** @description `grep` is a regular expression (Rust's syntax, which runs in linear time). */
+                regex?: boolean;
+                ignoreCase?: boolean;
+                /**
+                 * @description The language of error messages: `en` (default), `pt_BR` or `fr`.
+                 * @example pt_BR
+                 */
+                locale?: string;
+            };
+            header?: never;
+            path: {
+                /** @example admi@test.CBNNGZHYE2 */
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log's last lines (or those after `offset`, or those matching `grep`), numbered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchivedLog"];
+                };
+            };
+            /** @description A parameter is wrong (`field` says which), or `grep` is no regular expression */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or one that cannot be trusted (`unauthenticated`, `invalid_token`: expired, signature, unknown key) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this (`forbidden`), or a change sent with the cookie from another site's page (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No archived log, and why: `job_not_found`, `run_still_running` (archived when the container ends; the deployer serves it meanwhile), `run_never_started` (the run ended before that container started, or has no such attempt), `log_dropped` (the retention removed it, or the deployer could not read it, or it never came) */
             404: {
                 headers: {
                     [name: string]: unknown;
