@@ -100,6 +100,7 @@ async fn main() {
         client,
         "jobs".to_owned(),
         publisher.clone(),
+        None,
         Duration::from_secs(180),
         stop.clone(),
     ));

@@ -229,6 +229,7 @@ async fn start(settings: Settings, listener: TcpListener, cluster: Option<Cluste
                     cluster.client(),
                     cluster.namespace().to_owned(),
                     publisher.clone(),
+                    Some(archiver),
                     settings.deployer.start_failure_grace,
                     stop.child_token(),
                 );

@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::job::ExitStatus;
+use common::job_log::Container;
 use futures_util::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
@@ -47,9 +48,11 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
+use super::archive::{self, LogTask};
 use super::cluster::{FIELD_MANAGER, selector};
 use super::manifests::{self, DEPLOYMENT_LABEL};
 use super::status::{self, START_FAILURES, time};
+use crate::events::logs::LogArchiver;
 use crate::events::{self, Attempt, EnvValue, Finish, Publisher, RunReport};
 use crate::spec::WorkloadKind;
 
@@ -60,16 +63,19 @@ const RECHECK: Duration = Duration::from_secs(10);
 /// may lag) before its run is reported lost.
 const POD_WAIT: Duration = Duration::from_secs(30);
 
-/// Watches `namespace` until `stop`, publishing through `publisher`; ends the runs whose container
-/// cannot start for `start_failure_grace`.
+/// Watches `namespace` until `stop`, publishing through `publisher` (and each ended container's log
+/// through `archiver`, when given); ends the runs whose container cannot start for
+/// `start_failure_grace`.
 pub async fn watch(
     client: Client,
     namespace: String,
     publisher: Publisher,
+    archiver: Option<LogArchiver>,
     start_failure_grace: Duration,
     stop: CancellationToken,
 ) -> Result<(), String> {
     let jobs_api = Api::<Job>::namespaced(client.clone(), &namespace);
+    let pods_api = Api::<Pod>::namespaced(client.clone(), &namespace);
     let events_api = Api::<KubeEvent>::namespaced(client.clone(), &namespace);
     let config = watcher::Config::default().labels(&selector(&[]));
     let jobs = watcher::watcher(Api::<Job>::namespaced(client.clone(), &namespace), config.clone())
@@ -80,6 +86,7 @@ pub async fn watch(
         .map(|event| event.map(Change::Pod));
     let mut changes = std::pin::pin!(futures_util::stream::select(jobs, pods));
     let mut runs = Runs::new(publisher, chrono::Duration::from_std(start_failure_grace).unwrap_or_default());
+    runs.archiving = archiver.is_some();
     let mut recheck = tokio::time::interval(RECHECK);
     loop {
         tokio::select! {
@@ -91,6 +98,12 @@ pub async fn watch(
                 Some(Err(error)) => tracing::warn!(%error, "watching the runs failed; retrying"),
                 None => return Err("the watch of the runs ended".to_owned()),
             },
+        }
+        // A log is read while its pod is there: beside the watch, which must not wait for it.
+        for task in runs.take_logs() {
+            if let Some(archiver) = &archiver {
+                tokio::spawn(archive::archive(pods_api.clone(), jobs_api.clone(), archiver.clone(), task));
+            }
         }
         for Probe { run, job } in runs.take_probes() {
             let uid = job.metadata.uid.clone().unwrap_or_default();
@@ -175,6 +188,10 @@ struct Runs {
     /// and when each was last asked about.
     probes: Vec<Probe>,
     probed: HashMap<String, tokio::time::Instant>,
+    /// Whether ended containers' logs are archived; those to read, and those taken, per run.
+    archiving: bool,
+    logs: Vec<LogTask>,
+    logs_taken: HashMap<String, HashSet<(Container, u32)>>,
 }
 
 /// A run whose Job has made no pod for longer than the grace: its `FailedCreate` events are read.
@@ -281,6 +298,9 @@ impl Runs {
             missing_pods_since: HashMap::new(),
             probes: Vec::new(),
             probed: HashMap::new(),
+            archiving: false,
+            logs: Vec::new(),
+            logs_taken: HashMap::new(),
         }
     }
 
@@ -301,6 +321,10 @@ impl Runs {
 
     fn take_probes(&mut self) -> Vec<Probe> {
         std::mem::take(&mut self.probes)
+    }
+
+    fn take_logs(&mut self) -> Vec<LogTask> {
+        std::mem::take(&mut self.logs)
     }
 
     /// Takes one watch event; `now` is when it was seen.
@@ -429,6 +453,7 @@ impl Runs {
         self.stopping.remove(run);
         self.missing_pods_since.remove(run);
         self.probed.remove(run);
+        self.logs_taken.remove(run);
         self.pods.remove_run(run);
     }
 
@@ -453,6 +478,14 @@ impl Runs {
             true
         };
         let Some(report) = report(job, &pods, deleted, waited_for_pods) else { return };
+        if self.archiving {
+            let taken = self.logs_taken.entry(run.to_owned()).or_default();
+            for task in archive::ended_logs(job, &pods, &report.run) {
+                if taken.insert((task.log.container, task.log.attempt)) {
+                    self.logs.push(task);
+                }
+            }
+        }
         if report.finished.is_none()
             && deleted.is_none()
             && !self.stopping.contains(run)

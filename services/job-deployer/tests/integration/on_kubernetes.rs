@@ -94,6 +94,7 @@ async fn start_deployer(namespace: &TestNamespace, topic: &str) -> TestServer {
         ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
         ("KAFKA_BROKERS", brokers().as_str()),
         ("JOB_EVENTS_TOPIC", topic),
+        ("JOB_LOGS_TOPIC", &format!("{topic}-logs")),
     ]);
     let mut settings = job_deployer::Settings::from_env(&env).unwrap();
     settings.deployer = crate::fixtures::settings();
@@ -1037,5 +1038,42 @@ async fn a_runs_log_is_followed() {
     let chunk = first.expect("a line within 10 s").unwrap().expect("a chunk");
     assert!(String::from_utf8_lossy(&chunk).contains("kwok"), "{chunk:?}");
     drop(response);
+    deployer.stop().await;
+}
+
+/// Issue 20 on Kubernetes: when a run's containers end, the deployer reads their logs through the
+/// API server (kwok serves every container the same log) while the pod is there, publishes them on
+/// the logs topic for the history, and records each on the run's Job, so that a restarted deployer
+/// does not send them again.
+#[tokio::test]
+async fn an_ended_runs_container_logs_go_to_the_history_once() {
+    let deployer = Deployer::start("archive").await;
+    assert_eq!(deployer.deploy(&spec("archived", &image::exit(0), None)).await.status(), 201);
+    let runs = deployer.runs_until("archived", 90, "the run ends", ended).await;
+    let run = runs[0]["name"].as_str().unwrap().to_owned();
+    let recorded = |job: &Job| {
+        let annotations = job.metadata.annotations.clone().unwrap_or_default();
+        ["fetch-1", "runner-1"].map(|log| annotations.get(&format!("logs.job-orchestrator.io/{log}")).cloned())
+    };
+    let jobs = deployer.namespace.api::<Job>();
+    let job = wait_until(&jobs, &named(&run), "both logs recorded on the Job", Duration::from_secs(60), |jobs| {
+        !jobs.is_empty() && jobs.iter().all(|job| recorded(job).iter().all(Option::is_some))
+    })
+    .await;
+    let pod = runs[0]["pod"].as_str().unwrap();
+    assert_eq!(recorded(&job[0]), [Some(pod.to_owned()), Some(pod.to_owned())]);
+
+    let messages = read_topic(&format!("{}-logs", deployer.topic)).await;
+    let mut containers: Vec<&str> = messages
+        .iter()
+        .filter(|(key, _)| key.starts_with("archived-"))
+        .map(|(_, message)| {
+            assert_eq!(message["attempt"], 1, "{message}");
+            assert!(message["text"].as_str().is_some_and(|text| text.contains("kwok")), "the pod's log: {message}");
+            message["container"].as_str().unwrap()
+        })
+        .collect();
+    containers.sort();
+    assert_eq!(containers, ["fetch", "runner"], "each container's log once: {messages:#?}");
     deployer.stop().await;
 }

@@ -46,6 +46,7 @@ impl Watching {
                 client,
                 "jobs".to_owned(),
                 publisher.clone(),
+                None,
                 Duration::from_secs(60),
                 stop.clone(),
             )),
