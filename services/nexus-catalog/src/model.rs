@@ -218,7 +218,7 @@ pub fn merged(components: Vec<Component>) -> Vec<Component> {
 }
 
 /// The jobs among `components`, by group then name.
-pub fn summaries(components: &[Component]) -> Vec<ArtifactSummary> {
+pub fn summaries<'a>(components: impl IntoIterator<Item = &'a Component>) -> Vec<ArtifactSummary> {
     let mut jobs: BTreeMap<(&str, &str), Vec<&Component>> = BTreeMap::new();
     for component in components {
         jobs.entry((&component.group, &component.name)).or_default().push(component);

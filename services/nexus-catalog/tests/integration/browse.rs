@@ -125,7 +125,7 @@ async fn a_user_browses_a_repository_and_picks_a_version() {
             "repository": "releases", "group": "com.acme.etl", "name": "sales", "version": "1.10",
             "path": "com/acme/etl/sales/1.10/sales-1.10.zip",
             "downloadUrl": format!("{}/repository/releases/com/acme/etl/sales/1.10/sales-1.10.zip", nexus.url()),
-            "checksum": {"algorithm": "sha256", "value": digest("sha256 com/acme/etl/sales/1.10.zip", 64)}
+            "checksum": {"algorithm": "sha512", "value": digest("sha512 com/acme/etl/sales/1.10.zip", 128)}
         })
     );
     assert_eq!(detail.get("build"), None);
@@ -231,7 +231,9 @@ async fn an_older_nexus_with_its_quirks() {
     for asset in &mut empty_group.assets {
         asset.path =
             format!("/cleanup/1.1/{}", asset.path.rsplit('/').next().unwrap().replace("cleanup-", "clean up-"));
+        // Stored before 3.29: sha1 and md5 only.
         asset.sha256 = None;
+        asset.sha512 = None;
     }
     components.extend([no_group, empty_group]);
     nexus.add_repository(StandInRepository { name: "old".into(), format: "maven2".into(), components });
@@ -244,6 +246,7 @@ async fn an_older_nexus_with_its_quirks() {
             size: 120,
             sha1: digest(path, 40),
             sha256: Some(digest(path, 64)),
+            sha512: Some(digest(path, 128)),
             md5: digest(path, 32),
             uploaded: "2024-05-05T05:05:05.000+00:00".into(),
         }],
@@ -368,5 +371,123 @@ async fn leading_wildcards_lagging_versions_and_hidden_repositories_have_answers
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error["code"], "unknown_repository");
     assert!(error["message"].as_str().unwrap().contains("privilege"), "{error}");
+    server.stop().await;
+}
+
+/// `q` is Nexus' keyword search, which matches versions too: a job's latest version and count are
+/// those of its matching versions, whether Nexus' search answers or the catalog matches on the
+/// listing (a word starting with a wildcard, a raw repository).
+#[actix_web::test]
+async fn with_q_the_latest_version_and_the_count_are_those_of_the_matching_versions() {
+    let nexus = NexusStandIn::start(100);
+    nexus.add_repository(releases());
+    let raw_file = |version: &str| StandInComponent {
+        group: Some(format!("/team/loads/daily/{version}")),
+        name: format!("team/loads/daily/{version}/daily.sh"),
+        version: None,
+        assets: vec![StandInAsset {
+            path: format!("team/loads/daily/{version}/daily.sh"),
+            size: 120,
+            sha1: digest(version, 40),
+            sha256: Some(digest(version, 64)),
+            sha512: Some(digest(version, 128)),
+            md5: digest(version, 32),
+            uploaded: "2024-05-05T05:05:05.000+00:00".into(),
+        }],
+        indexed: true,
+    };
+    nexus.add_repository(StandInRepository {
+        name: "scripts".into(),
+        format: "raw".into(),
+        components: vec![raw_file("1.0"), raw_file("1.2"), raw_file("1.10")],
+    });
+    let server = catalog(&[("NEXUS_CATALOG_NEXUS_URL", &nexus.url())]).await;
+    let search = |query: &'static str| {
+        let server = &server;
+        async move {
+            let (status, page) = get(server, &format!("/v1/repositories/{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{query}: {page}");
+            jobs(&page)
+        }
+    };
+
+    // Nexus' search: sales has 2.0-SNAPSHOT (builds -1 and -2), 1.10, 1.10-rc1, 1.9 and 1.2.
+    assert_eq!(search("releases/artifacts?q=1.9").await, ["com.acme.etl:sales@1.9 (1)"]);
+    assert_eq!(search("releases/artifacts?q=rc1").await, ["com.acme.etl:sales@1.10-rc1 (1)"]);
+    // 1.10, 1.10-rc1 and the build 2.0-20240301.101500-1; the snapshot counts once.
+    assert_eq!(search("releases/artifacts?q=1.1").await, ["com.acme.etl:sales@2.0-SNAPSHOT (3)"]);
+    // A word found in the name matches every version.
+    assert_eq!(search("releases/artifacts?q=sales").await, ["com.acme.etl:sales@2.0-SNAPSHOT (5)"]);
+    assert_eq!(count(&nexus, "components"), 0, "Nexus' search answered these");
+
+    // The catalog's own matching, on the listing, says the same.
+    assert_eq!(search("releases/artifacts?q=*.9").await, ["com.acme.etl:sales@1.9 (1)"]);
+    assert_eq!(search("releases/artifacts?q=*rc1").await, ["com.acme.etl:sales@1.10-rc1 (1)"]);
+    assert_eq!(search("releases/artifacts?q=*les").await, ["com.acme.etl:sales@2.0-SNAPSHOT (5)"]);
+    assert_eq!(search("scripts/artifacts?q=1.2").await, ["team.loads:daily@1.2 (1)"]);
+    assert_eq!(search("scripts/artifacts?q=1.1").await, ["team.loads:daily@1.10 (1)"]);
+    assert_eq!(search("scripts/artifacts?q=daily").await, ["team.loads:daily@1.10 (3)"]);
+    assert_eq!(search("scripts/artifacts?q=daily 1.0").await, ["team.loads:daily@1.0 (1)"], "every word");
+    assert_eq!(count(&nexus, "search"), 4, "the catalog matched these");
+    server.stop().await;
+}
+
+/// `toRun` carries the strongest digest Nexus stored for the file: sha512 over sha256 over sha1
+/// over md5. Which ones it stored depends on the format and on the version that stored the file.
+#[actix_web::test]
+async fn to_run_carries_the_strongest_checksum_nexus_stored() {
+    let nexus = NexusStandIn::start(100);
+    let mut before_3_29 = maven_component("com.acme", "report", "1.0", "2020-06-01T00:00:00Z");
+    for asset in &mut before_3_29.assets {
+        (asset.sha256, asset.sha512) = (None, None);
+    }
+    nexus.add_repository(StandInRepository {
+        name: "releases".into(),
+        format: "maven2".into(),
+        components: vec![maven_component("com.acme", "report", "2.0", "2024-01-01T00:00:00Z"), before_3_29],
+    });
+    // PyPI stores sha1, sha256 and md5.
+    let sdist = "packages/report/3.0/report-3.0.tar.gz";
+    nexus.add_repository(StandInRepository {
+        name: "python".into(),
+        format: "pypi".into(),
+        components: vec![StandInComponent {
+            group: None,
+            name: "report".into(),
+            version: Some("3.0".into()),
+            assets: vec![StandInAsset {
+                path: sdist.into(),
+                size: 3_000,
+                sha1: digest(sdist, 40),
+                sha256: Some(digest(sdist, 64)),
+                sha512: None,
+                md5: digest(sdist, 32),
+                uploaded: "2024-01-01T00:00:00Z".into(),
+            }],
+            indexed: true,
+        }],
+    });
+    let server = catalog(&[("NEXUS_CATALOG_NEXUS_URL", &nexus.url())]).await;
+    let checksum = |path: &'static str| {
+        let server = &server;
+        async move {
+            let (status, detail) = get(server, &format!("/v1/repositories/{path}")).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {detail}");
+            detail["toRun"]["checksum"].clone()
+        }
+    };
+
+    assert_eq!(
+        checksum("releases/artifacts/com.acme/report/versions/2.0").await,
+        json!({"algorithm": "sha512", "value": digest("sha512 com/acme/report/2.0.zip", 128)})
+    );
+    assert_eq!(
+        checksum("python/artifacts/-/report/versions/3.0").await,
+        json!({"algorithm": "sha256", "value": digest(sdist, 64)})
+    );
+    assert_eq!(
+        checksum("releases/artifacts/com.acme/report/versions/1.0").await,
+        json!({"algorithm": "sha1", "value": digest("sha1 com/acme/report/1.0.zip", 40)})
+    );
     server.stop().await;
 }

@@ -128,3 +128,76 @@ fn settings_refuse_a_url_with_credentials_and_bad_numbers() {
     let message = error(&[("NEXUS_CATALOG_NEXUS_URL", "http://nexus"), ("NEXUS_CATALOG_NEXUS_ATTEMPTS", "0")]);
     assert!(message.starts_with("NEXUS_CATALOG_NEXUS_ATTEMPTS:"), "{message}");
 }
+
+/// Nexus' answer to too many requests is waited out: tried again after 200 ms, then 400, 800...,
+/// `NEXUS_CATALOG_NEXUS_ATTEMPTS` times in all.
+#[actix_web::test]
+async fn a_429_is_tried_again_after_a_doubling_pause_then_given_up() {
+    let nexus = NexusStandIn::start(100);
+    nexus.add_repository(releases());
+    let server = catalog(&[("NEXUS_CATALOG_NEXUS_URL", &nexus.url()), ("NEXUS_CATALOG_NEXUS_ATTEMPTS", "4")]).await;
+
+    nexus.fail_next(&[Fault::Status(429); 3]);
+    let (status, repositories) = get(&server, "/v1/repositories").await;
+    assert_eq!(status, StatusCode::OK, "{repositories}");
+    let arrivals = nexus.arrivals();
+    assert_eq!(arrivals.len(), 4, "{:?}", nexus.requests());
+    let pauses: Vec<Duration> = arrivals.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    // A pause is never shorter than asked; the last one is shorter than the next doubling would
+    // be, however loaded the machine (800 ms to spare).
+    for (pause, asked) in pauses.iter().zip([200, 400, 800]) {
+        assert!(*pause >= Duration::from_millis(asked), "{pauses:?}");
+    }
+    assert!(pauses[2] < Duration::from_millis(1600), "{pauses:?}");
+
+    // One 429 more than the tries: given up, 502 with the code the UI shows.
+    nexus.forget_requests();
+    nexus.fail_next(&[Fault::Status(429); 5]);
+    let (status, error) = get(&server, "/v1/repositories?refresh=true").await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::BAD_GATEWAY, Some("nexus_unavailable")), "{error}");
+    assert_eq!(nexus.requests().len(), 4);
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"nexus_requests_total{endpoint="repositories",outcome="failing"} 7"#), "{metrics}");
+    server.stop().await;
+}
+
+/// `NEXUS_CATALOG_DEADLINE_SECS` bounds one answer, however long Nexus takes; the fetch goes on
+/// and fills the cache, so that a repository longer to list than an answer may take is listed.
+#[actix_web::test]
+async fn the_deadline_bounds_an_answer_and_the_fetch_fills_the_cache_after_it() {
+    let nexus = NexusStandIn::start(100);
+    nexus.add_repository(releases());
+    let server = catalog(&[
+        ("NEXUS_CATALOG_NEXUS_URL", &nexus.url()),
+        ("NEXUS_CATALOG_DEADLINE_SECS", "1"),
+        ("NEXUS_CATALOG_NEXUS_ATTEMPTS", "1"),
+    ])
+    .await;
+    get(&server, "/v1/repositories").await;
+    nexus.forget_requests();
+
+    // Listing takes 4 s: within the request's timeout (10 s), past the answer's deadline.
+    nexus.fail_next(&[Fault::Delay(Duration::from_secs(4))]);
+    let started = Instant::now();
+    let (status, error) = get(&server, "/v1/repositories/releases/artifacts").await;
+    let elapsed = started.elapsed();
+    assert_eq!((status, error["code"].as_str()), (StatusCode::GATEWAY_TIMEOUT, Some("nexus_timeout")), "{error}");
+    assert!(elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(nexus.requests().len(), 1, "the slow listing reached Nexus before the deadline");
+
+    // Nexus fails every request from now on: only the listing under way can fill the cache.
+    nexus.fail_next(&[Fault::Status(503); 200]);
+    let given_up = Instant::now() + Duration::from_secs(20);
+    let page = loop {
+        let (status, page) = get(&server, "/v1/repositories/releases/artifacts").await;
+        if status == StatusCode::OK {
+            break page;
+        }
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{page}");
+        assert!(Instant::now() < given_up, "the listing under way never filled the cache");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(page["total"], 1, "{page}");
+    assert!(started.elapsed() >= Duration::from_secs(4), "the answer waited for the slow listing");
+    server.stop().await;
+}

@@ -6,6 +6,7 @@ mod browse;
 mod failures;
 mod folder;
 mod nexus_stand_in;
+mod tls;
 
 use reqwest::StatusCode;
 use serde_json::Value;

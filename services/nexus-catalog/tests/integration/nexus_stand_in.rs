@@ -11,15 +11,19 @@
 //!   `path` may start with `/`; `downloadUrl` is not percent-encoded;
 //! - the search index lags behind uploads: a component not yet indexed is in `components` only;
 //! - a search whose `group`, `name`, `version` or `q` starts with a wildcard is a 400 (3.74+,
-//!   whose search refuses leading wildcards).
+//!   whose search refuses leading wildcards);
+//! - an asset's `checksum` holds the digests its format stores: maven2 assets sha1 and md5, and
+//!   sha256 and sha512 too since 3.29 (late 2020; raw since 3.68); pypi sha1, sha256 and md5.
 //!
-//! A test also makes it slow, failing or refusing for a number of requests, and reads which
-//! requests it received and how many were in flight at once.
+//! A test also makes it slow, failing or refusing for a number of requests, reads which
+//! requests it received, when, and how many were in flight at once, and may serve it over HTTPS
+//! (Nexus behind a TLS-terminating proxy, as it is usually deployed).
 
 use std::collections::VecDeque;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
@@ -31,8 +35,10 @@ pub struct StandInAsset {
     pub path: String,
     pub size: u64,
     pub sha1: String,
-    /// Older servers know no sha256.
+    /// Stored since 3.29 for maven2 (3.68 for raw) and by some formats (pypi).
     pub sha256: Option<String>,
+    /// Stored since 3.29 for maven2 (3.68 for raw).
+    pub sha512: Option<String>,
     pub md5: String,
     pub uploaded: String,
 }
@@ -73,8 +79,13 @@ struct State {
     faults: VecDeque<Fault>,
     /// Every request: its path after `/service/rest/v1/` and its query string.
     requests: Vec<(String, String)>,
+    /// When each of `requests` arrived.
+    arrivals: Vec<Instant>,
     in_flight: usize,
     max_in_flight: usize,
+    /// Where the stand-in serves plain HTTP.
+    address: Option<SocketAddr>,
+    /// The base URL that clients use and that answers name: the plain one, or the TLS proxy's.
     url: String,
 }
 
@@ -91,7 +102,9 @@ impl NexusStandIn {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         {
             let mut state = stand_in.state.lock().unwrap();
-            state.url = format!("http://{}", listener.local_addr().unwrap());
+            let address = listener.local_addr().unwrap();
+            state.url = format!("http://{address}");
+            state.address = Some(address);
             state.components_page = components_page;
         }
         let shared = stand_in.clone();
@@ -112,6 +125,41 @@ impl NexusStandIn {
 
     pub fn url(&self) -> String {
         self.state.lock().unwrap().url.clone()
+    }
+
+    /// Serves HTTPS with `certificate` (a PEM chain) and its `key`, as Nexus behind a
+    /// TLS-terminating proxy: `url()` and the URLs in answers are the proxy's from then on.
+    pub async fn serve_tls(&self, certificate: &Path, key: &Path) {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(certificate).unwrap().collect::<Result<_, _>>().unwrap();
+        let key = PrivateKeyDer::from_pem_file(key).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let plain = {
+            let mut state = self.state.lock().unwrap();
+            state.url = format!("https://{}", listener.local_addr().unwrap());
+            state.address.unwrap()
+        };
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that does not trust the certificate ends the handshake: nothing
+                    // reaches the stand-in.
+                    let Ok(mut client) = acceptor.accept(client).await else { return };
+                    let Ok(mut server) = tokio::net::TcpStream::connect(plain).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+            }
+        });
     }
 
     pub fn add_repository(&self, repository: StandInRepository) {
@@ -152,9 +200,15 @@ impl NexusStandIn {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// When each of `requests()` arrived.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.state.lock().unwrap().arrivals.clone()
+    }
+
     pub fn forget_requests(&self) {
         let mut state = self.state.lock().unwrap();
         state.requests.clear();
+        state.arrivals.clear();
         state.max_in_flight = 0;
     }
 
@@ -167,6 +221,7 @@ impl NexusStandIn {
         let fault = {
             let mut state = self.state.lock().unwrap();
             state.requests.push((endpoint.clone(), request.query_string().to_owned()));
+            state.arrivals.push(Instant::now());
             state.in_flight += 1;
             state.max_in_flight = state.max_in_flight.max(state.in_flight);
             state.faults.pop_front()
@@ -309,6 +364,9 @@ fn component_json(
             if let Some(sha256) = &asset.sha256 {
                 checksum["sha256"] = json!(sha256);
             }
+            if let Some(sha512) = &asset.sha512 {
+                checksum["sha512"] = json!(sha512);
+            }
             let content_type = if path.ends_with(".zip") { "application/zip" } else { "application/octet-stream" };
             let fields = [
                 // Not percent-encoded, as Nexus sends it.
@@ -345,7 +403,7 @@ fn component_json(
 }
 
 /// A Maven component with a `.pom`, the zip to run and their checksum files, uploaded at `uploaded`
-/// (RFC 3339).
+/// (RFC 3339) to a Nexus 3.29+ (the four digests).
 pub fn maven_component(group: &str, name: &str, version: &str, uploaded: &str) -> StandInComponent {
     let dir = format!("{}/{name}/{version}", group.replace('.', "/"));
     let file = |suffix: &str, size: u64| StandInAsset {
@@ -353,6 +411,7 @@ pub fn maven_component(group: &str, name: &str, version: &str, uploaded: &str) -
         size,
         sha1: digest(&format!("sha1 {dir}{suffix}"), 40),
         sha256: Some(digest(&format!("sha256 {dir}{suffix}"), 64)),
+        sha512: Some(digest(&format!("sha512 {dir}{suffix}"), 128)),
         md5: digest(&format!("md5 {dir}{suffix}"), 32),
         uploaded: uploaded.to_owned(),
     };
