@@ -2,9 +2,10 @@
 # Starts the README's dev command as a person would, waits until it says the platform is up, checks
 # that every service's /readyz answers 200, logs in through the gateway as the dev user, checks that
 # a call without the token is refused, that the catalog offers the sample job as its deployment names
-# it, deploys it and sees its first run succeed (all through the gateway, with the token),
-# presses Ctrl-C (SIGINT to the command) and checks that everything it started has stopped: every
-# port free again and its temporary directory gone.
+# it, deploys it and sees its first run succeed (all through the gateway, with the token), fuzzes
+# every service from its OpenAPI document (tests/schemathesis.sh), presses Ctrl-C (SIGINT to the
+# command) and checks that everything it started has stopped: every port free again and its
+# temporary directory gone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=deploy/local/stack.sh
@@ -84,6 +85,9 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 [ $sample_ran -eq 1 ] || fail "the sample's first run did not succeed within 60 s: $(curl -s "${auth[@]}" "$deployer/hello/runs")"
+# Every service fuzzed from its OpenAPI document while the platform runs (a couple of minutes).
+printf '%s' "$token" >"$data/token"
+tests/schemathesis.sh "$data/token" "$offset" || fail "schemathesis found answers that contradict the API documents"
 # The web UI in Debian's chromium, light and dark, against this stack: the whole path of a user
 # (ui/e2e; screenshots of every page kept in ui/e2e-artifacts).
 (cd ui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 JO_BASE_URL="$gateway" npx playwright test) ||
