@@ -10,9 +10,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
 use service_kit::testing::TestServer;
 
-/// The seed's example run, exactly as `contracts/job-events.md` gives it, in the order a late
-/// producer might deliver it: the finish first.
-const SEED_RUN: [&str; 3] = [
+/// The original history service's example run, exactly as `docs/contracts/job-events.md` gives it, in
+/// the order a late producer might deliver it: the finish first.
+const ORIGINAL_RUN: [&str; 3] = [
     r#"{"schemaVersion":1,"eventId":"admi@test.CBNNGZHYE2/FINISHED/1560385880926","jobId":"admi@test.CBNNGZHYE2","occurredAt":"2019-06-12T21:31:20.926-03:00","status":"FINISHED","job":{"endTime":"2019-06-12T21:31:20.926-03:00","exitCode":0,"exitStatus":"SUCCESS","wallclockTime":412}}"#,
     r#"{"schemaVersion":1,"eventId":"admi@test.CBNNGZHYE2/SCHEDULED/1560385465342","jobId":"admi@test.CBNNGZHYE2","occurredAt":"2019-06-12T21:24:25.342-03:00","status":"SCHEDULED","job":{"groupId":"admi@test.CBNNGZHYE2","projectId":"admin/testeYade","jobOwner":"admin","submissionTime":"2019-06-12T21:24:25.342-03:00","description":"test yade pela web","priority":1,"jobType":"ALGORITHM","numberOfProcesses":1,"algorithms":[{"algorithmId":"Yade","algorithmVersion":"5.0.0","algorithmName":"Yade","parameters":[{"parameterId":"number_of_cores","label":"The number of cores for a job","type":"INTEGER","value":["4"]}]}]}}"#,
     r#"{"schemaVersion":1,"eventId":"admi@test.CBNNGZHYE2/EXECUTING/1560385467358","jobId":"admi@test.CBNNGZHYE2","occurredAt":"2019-06-12T21:24:27.358-03:00","status":"EXECUTING","job":{"executionMachine":"40100"}}"#,
@@ -35,7 +35,7 @@ async fn the_seed_run_published_as_events_is_served_by_the_history_search() {
 
     // The consumer creates the topic when it starts; wait for it before publishing.
     let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", kafka_brokers()).create().unwrap();
-    for event in SEED_RUN {
+    for event in ORIGINAL_RUN {
         let key = "admi@test.CBNNGZHYE2";
         let mut attempts = 0;
         while let Err((error, _)) =

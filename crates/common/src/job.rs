@@ -1,4 +1,5 @@
-//! A job run as the history keeps it: the seed's "Estrutura do Job" (Soma Job History), field for field.
+//! A job run as the history keeps it: the original history service's "Estrutura do Job" (Soma Job
+//! History), field for field.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The external tools of the seed's menu (Airflow, GitLab monitor, Nexus, Spark UI), from settings.
+//! The external tools of the original tool's menu (Airflow, GitLab monitor, Nexus, Spark UI), from settings.
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! RSQL search over every job run, served from Postgres: the seed's Soma Job History, rebuilt.
+//! RSQL search over every job run, served from Postgres: the original history service (Soma Job History), rebuilt.
 
 pub mod api;
 mod error;

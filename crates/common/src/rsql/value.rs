@@ -1,6 +1,6 @@
 //! Values of a query converted to the types of the fields they are compared with.
 //!
-//! Date-times take the seed's formats, `yyyy/MM/dd`, `yyyy/MM/dd HH:mm`, `yyyy/MM/dd HH:mm:ss` and
+//! Date-times take the original history service's formats, `yyyy/MM/dd`, `yyyy/MM/dd HH:mm`, `yyyy/MM/dd HH:mm:ss` and
 //! `yyyy/MM/dd HH:mm:ss.SSS`, each followed by a mandatory offset `±hh` or `±hhmm`, or RFC 3339.
 
 use std::fmt;
@@ -60,7 +60,8 @@ pub enum TypedValue {
     Integer(i64),
     Decimal(f64),
     Boolean(bool),
-    /// An instant, compared at millisecond precision (a date alone is its midnight, as in the seed).
+    /// An instant, compared at millisecond precision (a date alone is its midnight, as in the original
+    /// history service).
     DateTime(DateTime<Utc>),
     JobStatus(JobStatus),
     ExitStatus(ExitStatus),
@@ -214,7 +215,7 @@ where
     })
 }
 
-/// The seed's formats with a mandatory offset, or RFC 3339.
+/// The original history service's formats with a mandatory offset, or RFC 3339.
 pub fn parse_date_time(text: &str) -> Result<DateTime<Utc>, ValueErrorKind> {
     let invalid = || ValueErrorKind::Invalid { text: text.to_owned(), expected: ValueType::DateTime };
     if text.contains(['T', 't']) {
@@ -227,7 +228,7 @@ pub fn parse_date_time(text: &str) -> Result<DateTime<Utc>, ValueErrorKind> {
             Err(_) => Err(invalid()),
         };
     }
-    // The seed's dates use `/`, so a `+` or `-` can only start the offset.
+    // The original history service's dates use `/`, so a `+` or `-` can only start the offset.
     let Some(sign_at) = text.rfind(['+', '-']) else {
         return if local_date_time(text).is_some() {
             Err(ValueErrorKind::MissingOffset { text: text.to_owned() })
@@ -242,7 +243,7 @@ pub fn parse_date_time(text: &str) -> Result<DateTime<Utc>, ValueErrorKind> {
     Ok(instant.with_timezone(&Utc))
 }
 
-/// The seed's four local formats; years outside 1 to 9999 are refused (Postgres' own range is wider
+/// The original history service's four local formats; years outside 1 to 9999 are refused (Postgres' own range is wider
 /// on one side only, and no job ran then).
 fn local_date_time(text: &str) -> Option<NaiveDateTime> {
     let formats = ["%Y/%m/%d %H:%M:%S%.f", "%Y/%m/%d %H:%M"];
@@ -253,7 +254,7 @@ fn local_date_time(text: &str) -> Option<NaiveDateTime> {
     (1..=9999).contains(&naive.year()).then_some(naive)
 }
 
-/// `±hh` or `±hhmm` (the seed's forms; RFC 3339's `±hh:mm` is taken too).
+/// `±hh` or `±hhmm` (the original history service's forms; RFC 3339's `±hh:mm` is taken too).
 fn parse_offset(text: &str) -> Option<FixedOffset> {
     let (sign, digits) = text.split_at_checked(1)?;
     // Slicing below counts bytes: anything but ASCII is not an offset anyway.

@@ -15,7 +15,7 @@ fn status_names_round_trip_through_serde_and_text() {
         assert_eq!(ExitStatus::from_str(status.name()).unwrap(), status);
     }
     assert_eq!(ExitStatus::FailedSetupExecutionEnvironment.name(), "FAILED_SETUP_EXECUTION_ENVIRONMENT");
-    assert!(ExitStatus::from_str("killed").is_err(), "values are upper case, as in the seed");
+    assert!(ExitStatus::from_str("killed").is_err(), "values are upper case, as in the original history service");
 }
 
 #[test]

@@ -277,7 +277,7 @@ fn messages_are_written_for_people() {
     );
 }
 
-/// The seed's example queries (Soma Job History), verbatim, and the `q` of its example URLs.
+/// The original history service's example queries (Soma Job History), verbatim, and the `q` of its example URLs.
 #[test]
 fn the_seed_examples_parse() {
     let star = None;

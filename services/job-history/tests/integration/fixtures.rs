@@ -1,13 +1,13 @@
 //! Six runs chosen so that every case of the search table has something to find and something to
-//! miss: the seed's own run, the seed's queries' targets, nulls, lists, look-alike parameters,
-//! characters that LIKE would treat specially, and a deleted run.
+//! miss: the original history service's own example run, its example queries' targets, nulls, lists,
+//! look-alike parameters, characters that LIKE would treat specially, and a deleted run.
 
 use common::job::{Algorithm, ExitStatus, Job, JobStatus, Parameter, StatusChange};
 use common::time::parse_rfc3339;
 use history_store::testing::{TestDatabase, insert_job};
 use service_kit::testing::TestServer;
 
-pub const SEED: &str = "admi@test.CBNNGZHYE2";
+pub const ORIGINAL: &str = "admi@test.CBNNGZHYE2";
 pub const MS2: &str = "job-ms2";
 pub const DELETED: &str = "job-deleted-ms2";
 pub const LOOKALIKE: &str = "job-lookalike";
@@ -45,11 +45,12 @@ fn empty(job_id: &str) -> Job {
     Job { job_id: job_id.into(), ..Job::default() }
 }
 
-/// The seed's example run ("Estrutura do Job"), its times read as -03:00 as the seed's queries do.
+/// The original history service's example run ("Estrutura do Job"), its times read as -03:00 as its
+/// example queries do.
 pub fn seed_job() -> Job {
     use JobStatus::*;
     Job {
-        group_id: Some(SEED.into()),
+        group_id: Some(ORIGINAL.into()),
         project_id: Some("admin/testeYade".into()),
         job_owner: Some("admin".into()),
         automatically_machine_selection: Some(false),
@@ -86,7 +87,7 @@ pub fn seed_job() -> Job {
             ],
         )],
         last_modified_time: Some(at("2019-06-12T21:31:20.926-03:00")),
-        ..empty(SEED)
+        ..empty(ORIGINAL)
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 use service_kit::testing::TestServer;
 
-use crate::fixtures::{DELETED, LOOKALIKE, MS2, PERCENT, SEED, STAR, server};
+use crate::fixtures::{DELETED, LOOKALIKE, MS2, ORIGINAL, PERCENT, STAR, server};
 
 /// GETs `path_and_query` (written as a person would type it; reqwest percent-encodes what a URL
 /// cannot hold, as a browser does).
@@ -23,17 +23,17 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|id| (*id).to_owned()).collect()
 }
 
-/// The seed's example URLs, verbatim but for the host.
+/// The original history service's example URLs, verbatim but for the host.
 #[tokio::test]
 async fn the_seeds_example_urls_find_what_they_describe() {
     let server = server().await;
     let cases: Vec<(&str, &[&str])> = vec![
         (r#"/v1/jobs/history?q=description=="Teste Yade com batch"&offset=0&limit=20&locale=pt_BR"#, &[LOOKALIKE]),
-        (r#"/v1/jobs/history?q=jobOwner=="adm*"&offset=0&limit=20&locale=pt_BR"#, &[SEED, MS2]),
-        ("/v1/jobs/history?q=priority==1&offset=0&limit=20&locale=pt_BR", &[SEED, DELETED]),
+        (r#"/v1/jobs/history?q=jobOwner=="adm*"&offset=0&limit=20&locale=pt_BR"#, &[ORIGINAL, MS2]),
+        ("/v1/jobs/history?q=priority==1&offset=0&limit=20&locale=pt_BR", &[ORIGINAL, DELETED]),
         ("/v1/jobs/history?q=algorithmName==Teste_Progresso&offset=0&limit=20&locale=pt_BR", &[DELETED]),
-        (r#"/v1/jobs/history?q=executionMachine==40100;jobOwner=="admin"&offset=0&limit=20&locale=pt_BR"#, &[SEED]),
-        (r#"/v1/jobs/history?q=priority==1,jobOwner=="admin"&offset=0&limit=20&locale=pt_BR"#, &[SEED, DELETED]),
+        (r#"/v1/jobs/history?q=executionMachine==40100;jobOwner=="admin"&offset=0&limit=20&locale=pt_BR"#, &[ORIGINAL]),
+        (r#"/v1/jobs/history?q=priority==1,jobOwner=="admin"&offset=0&limit=20&locale=pt_BR"#, &[ORIGINAL, DELETED]),
         ("/v1/jobs/history?q=(isDeleted==false);(description==*MS2)&offset=0&limit=20&locale=pt_BR", &[MS2]),
         ("/v1/jobs/history?q=description==*MS2&offset=0&limit=20", &[MS2, DELETED]),
         (r#"/v1/jobs/history?q=algorithmName=="Yade";exitStatus=="KILLED"&offset=0&limit=20&locale=pt_BR"#, &[MS2]),
@@ -43,7 +43,10 @@ async fn the_seeds_example_urls_find_what_they_describe() {
             "/v1/jobs/history?q=(paramLabel=='Sleeps');(paramValue=in=('3','1'))&offset=0&limit=20&locale=pt_BR",
             &[MS2, DELETED],
         ),
-        ("/v1/jobs/history?q=submissionTime=='2019/06/12 21:24:25.342-0300'&offset=0&limit=20&locale=pt_BR", &[SEED]),
+        (
+            "/v1/jobs/history?q=submissionTime=='2019/06/12 21:24:25.342-0300'&offset=0&limit=20&locale=pt_BR",
+            &[ORIGINAL],
+        ),
         (
             "/v1/jobs/history?q=endTime=gt='2019/06/12 21:00%2B03';endTime=lt='2019/06/12 22:00%2B03'&offset=0&limit=20&locale=pt_BR",
             &[MS2],
@@ -59,68 +62,68 @@ async fn the_seeds_example_urls_find_what_they_describe() {
 
     let (_, ascending) =
         get(&server, "/v1/jobs/history?offset=0&limit=20&attr=submissionTime&asc=true&locale=pt_BR").await;
-    assert_eq!(ids(&ascending), [PERCENT, DELETED, MS2, SEED, LOOKALIKE, STAR], "oldest first, no date last");
+    assert_eq!(ids(&ascending), [PERCENT, DELETED, MS2, ORIGINAL, LOOKALIKE, STAR], "oldest first, no date last");
     let (_, descending) =
         get(&server, "/v1/jobs/history?offset=0&limit=20&attr=submissionTime&asc=false&locale=pt_BR").await;
-    assert_eq!(ids(&descending), [STAR, LOOKALIKE, SEED, MS2, DELETED, PERCENT], "newest first, no date first");
+    assert_eq!(ids(&descending), [STAR, LOOKALIKE, ORIGINAL, MS2, DELETED, PERCENT], "newest first, no date first");
 }
 
 #[tokio::test]
 async fn every_operator_type_wildcard_null_list_and_correlation() {
     let server = server().await;
-    let all = [SEED, MS2, DELETED, LOOKALIKE, PERCENT, STAR];
+    let all = [ORIGINAL, MS2, DELETED, LOOKALIKE, PERCENT, STAR];
     let cases: Vec<(&str, Vec<&str>)> = vec![
         // Integers; a null never matches, `!=` and `=out=` included.
-        ("priority==1", vec![SEED, DELETED]),
+        ("priority==1", vec![ORIGINAL, DELETED]),
         ("priority!=1", vec![MS2, PERCENT, STAR]),
         ("priority=out=(1,2)", vec![PERCENT, STAR]),
         ("priority=in=(2,3)", vec![MS2, PERCENT, STAR]),
         ("priority>1", vec![MS2, PERCENT, STAR]),
         ("priority=gt=1", vec![MS2, PERCENT, STAR]),
         ("priority>=2", vec![MS2, PERCENT, STAR]),
-        ("priority<2", vec![SEED, DELETED]),
-        ("priority=le=1", vec![SEED, DELETED]),
-        ("wallclockTime==412", vec![SEED]),
-        ("exitCode==0", vec![SEED]),
+        ("priority<2", vec![ORIGINAL, DELETED]),
+        ("priority=le=1", vec![ORIGINAL, DELETED]),
+        ("wallclockTime==412", vec![ORIGINAL]),
+        ("exitCode==0", vec![ORIGINAL]),
         // Decimals.
         ("cpuTime>1", vec![LOOKALIKE]),
-        ("cpuTime==0", vec![SEED]),
+        ("cpuTime==0", vec![ORIGINAL]),
         ("ramMemory==2048", vec![LOOKALIKE]),
         ("ramMemory=ge=2047.5", vec![LOOKALIKE]),
         // Booleans.
         ("isDeleted==true", vec![DELETED]),
-        ("isDeleted==false", vec![SEED, MS2, LOOKALIKE, PERCENT, STAR]),
-        ("multipleExecution==false", vec![SEED]),
+        ("isDeleted==false", vec![ORIGINAL, MS2, LOOKALIKE, PERCENT, STAR]),
+        ("multipleExecution==false", vec![ORIGINAL]),
         // Date-times compare as instants, whatever the offset or format.
         ("submissionTime=lt=2019-06-12T18:00:00Z", vec![MS2, DELETED, PERCENT]),
         ("submissionTime=lt='2019/06/12 15:00-03'", vec![MS2, DELETED, PERCENT]),
-        ("submissionTime=ge='2019/06/13+00'", vec![SEED, LOOKALIKE]),
-        ("submissionTime=='2019-06-13T00:24:25.342Z'", vec![SEED]),
-        ("endTime=out=('2019/06/12 15:30-03')", vec![SEED]),
+        ("submissionTime=ge='2019/06/13+00'", vec![ORIGINAL, LOOKALIKE]),
+        ("submissionTime=='2019-06-13T00:24:25.342Z'", vec![ORIGINAL]),
+        ("endTime=out=('2019/06/12 15:30-03')", vec![ORIGINAL]),
         // Text: exact and case-sensitive; `*` is the only wildcard; `%` and `_` are literal.
         ("description=='Teste MS2'", vec![MS2]),
         ("description=='teste*'", vec![]),
         ("description=='Teste*'", vec![MS2, LOOKALIKE]),
         ("description==*Yade*", vec![LOOKALIKE]),
-        ("description==*yade*", vec![SEED]),
+        ("description==*yade*", vec![ORIGINAL]),
         ("description==50%_off", vec![PERCENT]),
         ("description=='50%*'", vec![PERCENT]),
         ("description=='5_*'", vec![]),
         (r#"description=="5\* *""#, vec![STAR]),
         ("description=='5\\*'", vec![]),
-        ("description!=*MS2", vec![SEED, LOOKALIKE, PERCENT, STAR]),
+        ("description!=*MS2", vec![ORIGINAL, LOOKALIKE, PERCENT, STAR]),
         ("description=in=('Teste MS2',*batch)", vec![MS2, LOOKALIKE]),
-        ("description=out=(*MS2,*%*)", vec![SEED, LOOKALIKE, STAR]),
+        ("description=out=(*MS2,*%*)", vec![ORIGINAL, LOOKALIKE, STAR]),
         ("jobOwner=gt=b", vec![DELETED, LOOKALIKE]),
-        ("jobId==admi@test.CBNNGZHYE2", vec![SEED]),
+        ("jobId==admi@test.CBNNGZHYE2", vec![ORIGINAL]),
         // Enumerations.
         ("exitStatus==KILLED", vec![MS2]),
         ("exitStatus=in=(KILLED,EXECUTION_ERROR)", vec![MS2, DELETED]),
         ("exitStatus!=SUCCESS", vec![MS2, DELETED]),
         // Statuses: any of the history; `!=` when none is.
-        ("status==DOWNLOADING", vec![SEED]),
-        ("status==EXECUTING", vec![SEED, MS2, LOOKALIKE]),
-        ("status=in=(UPLOADING,FINISHED)", vec![SEED, MS2]),
+        ("status==DOWNLOADING", vec![ORIGINAL]),
+        ("status==EXECUTING", vec![ORIGINAL, MS2, LOOKALIKE]),
+        ("status=in=(UPLOADING,FINISHED)", vec![ORIGINAL, MS2]),
         ("status!=FINISHED", vec![DELETED, LOOKALIKE]),
         ("status=out=(EXECUTING,DOWNLOADING)", vec![DELETED]),
         // A list field of the job.
@@ -131,13 +134,13 @@ async fn every_operator_type_wildcard_null_list_and_correlation() {
         ("submissionMachines=gt=m1", vec![LOOKALIKE]),
         // Algorithms and parameters: one group, one algorithm, one parameter.
         ("algorithmName==Yade;algorithmVersion==5.0.1", vec![MS2]),
-        ("algorithmName==Yade;algorithmVersion=='5.0.*'", vec![SEED, MS2, LOOKALIKE]),
+        ("algorithmName==Yade;algorithmVersion=='5.0.*'", vec![ORIGINAL, MS2, LOOKALIKE]),
         ("algorithmId==Teste_Progresso;paramValue==5", vec![DELETED]),
         ("algorithmId==Yade;paramValue==5", vec![]),
         ("(paramLabel=='Sleeps');(paramValue=='3')", vec![MS2]),
         ("paramLabel=='Sleeps',paramValue=='3'", vec![MS2, DELETED, LOOKALIKE]),
         ("(paramLabel==Sleeps);(paramValue!=3)", vec![DELETED, LOOKALIKE]),
-        ("paramId==number_of_cores;paramType==INTEGER;paramValue==4", vec![SEED]),
+        ("paramId==number_of_cores;paramType==INTEGER;paramValue==4", vec![ORIGINAL]),
         ("paramLabel==Sleeps;priority==2", vec![MS2]),
         // A selector named again is about another parameter of the job.
         ("paramLabel==Sleeps;paramLabel==Cores", vec![MS2]),
@@ -145,10 +148,10 @@ async fn every_operator_type_wildcard_null_list_and_correlation() {
         ("paramLabel==Sleeps;paramValue==1;paramLabel==Cores;paramValue==1", vec![]),
         ("paramLabel==Sleeps;paramLabel==Other", vec![LOOKALIKE]),
         ("(paramLabel==Sleeps;paramValue==7),(paramLabel==Cores;paramValue==1)", vec![MS2, LOOKALIKE]),
-        ("paramValue=='*Particles*'", vec![SEED]),
+        ("paramValue=='*Particles*'", vec![ORIGINAL]),
         // A job matched through many of its rows is counted and returned once.
-        ("paramValue=in=(1,3,4,5,7)", vec![SEED, MS2, DELETED, LOOKALIKE]),
-        ("status=in=(SCHEDULED,EXECUTING,FINISHED)", vec![SEED, MS2, DELETED, LOOKALIKE]),
+        ("paramValue=in=(1,3,4,5,7)", vec![ORIGINAL, MS2, DELETED, LOOKALIKE]),
+        ("status=in=(SCHEDULED,EXECUTING,FINISHED)", vec![ORIGINAL, MS2, DELETED, LOOKALIKE]),
         // Values that look like SQL are values.
         ("description==\"x' OR '1'='1\"", vec![]),
         ("jobOwner==\"admin'--\"", vec![]),
@@ -172,42 +175,42 @@ async fn keywords_null_checks_and_status_patterns() {
     let server = server().await;
     let cases: Vec<(&str, Vec<&str>)> = vec![
         // ` and ` and ` or ` are `;` and `,`, AND binding tighter.
-        ("priority==1 and jobOwner==admin", vec![SEED]),
+        ("priority==1 and jobOwner==admin", vec![ORIGINAL]),
         ("priority==2 or jobOwner==carol", vec![MS2, LOOKALIKE]),
         ("jobOwner==carol or priority==1 and isDeleted==true", vec![LOOKALIKE, DELETED]),
-        ("(jobOwner==carol or priority==1) and isDeleted==false", vec![SEED, LOOKALIKE]),
-        ("priority==1 and\tisDeleted==false;exitCode==0", vec![SEED]),
+        ("(jobOwner==carol or priority==1) and isDeleted==false", vec![ORIGINAL, LOOKALIKE]),
+        ("priority==1 and\tisDeleted==false;exitCode==0", vec![ORIGINAL]),
         // ...and correlate parameters as `;` does.
         ("paramLabel==Sleeps and paramValue==3", vec![MS2]),
         ("paramLabel==Sleeps or paramValue==3", vec![MS2, DELETED, LOOKALIKE]),
         // A field without a value.
         ("endTime=isnull=", vec![DELETED, LOOKALIKE, PERCENT, STAR]),
-        ("endTime=notnull=", vec![SEED, MS2]),
+        ("endTime=notnull=", vec![ORIGINAL, MS2]),
         ("jobOwner=isnull=", vec![PERCENT, STAR]),
         ("exitStatus=isnull= and priority=notnull=", vec![PERCENT, STAR]),
         ("isDeleted=isnull=", vec![]),
         // A list without an element: no status, no machine, a parameter without values.
         ("status=isnull=", vec![PERCENT, STAR]),
-        ("status=notnull=", vec![SEED, MS2, DELETED, LOOKALIKE]),
-        ("submissionMachines=isnull=", vec![SEED, MS2, DELETED, PERCENT, STAR]),
+        ("status=notnull=", vec![ORIGINAL, MS2, DELETED, LOOKALIKE]),
+        ("submissionMachines=isnull=", vec![ORIGINAL, MS2, DELETED, PERCENT, STAR]),
         ("submissionMachines=notnull=", vec![LOOKALIKE]),
-        ("paramValue=isnull=", vec![SEED]),
-        ("paramLabel=='Parameter Table File';paramValue=isnull=", vec![SEED]),
+        ("paramValue=isnull=", vec![ORIGINAL]),
+        ("paramLabel=='Parameter Table File';paramValue=isnull=", vec![ORIGINAL]),
         ("paramLabel==Sleeps;paramValue=isnull=", vec![]),
-        ("paramValue=notnull=", vec![SEED, MS2, DELETED, LOOKALIKE]),
+        ("paramValue=notnull=", vec![ORIGINAL, MS2, DELETED, LOOKALIKE]),
         // A field of an algorithm or parameter: some algorithm or parameter of the job.
         ("algorithmVersion=isnull=", vec![]),
         ("algorithmVersion=notnull=;algorithmName==Teste_Progresso", vec![DELETED]),
         // Patterns on statuses match their names.
         ("exitStatus==*ERROR", vec![DELETED]),
-        ("exitStatus!=*ERROR", vec![SEED, MS2]),
+        ("exitStatus!=*ERROR", vec![ORIGINAL, MS2]),
         ("exitStatus=in=(*ERROR,KILLED)", vec![MS2, DELETED]),
         ("exitStatus=out=(*ERROR,S*)", vec![MS2]),
-        ("exitStatus==*", vec![SEED, MS2, DELETED]),
-        ("status==*ING", vec![SEED, MS2, LOOKALIKE]),
+        ("exitStatus==*", vec![ORIGINAL, MS2, DELETED]),
+        ("status==*ING", vec![ORIGINAL, MS2, LOOKALIKE]),
         ("status!=*ING", vec![DELETED]),
         ("status=out=(*ING,FINISHED)", vec![DELETED]),
-        ("status=in=(DOWN*,FIN*)", vec![SEED, MS2]),
+        ("status=in=(DOWN*,FIN*)", vec![ORIGINAL, MS2]),
     ];
     for (query, expected) in cases {
         let url = format!("/v1/jobs/history?q={}", encode(query));
@@ -329,8 +332,8 @@ fn encode(text: &str) -> String {
 #[tokio::test]
 async fn pages_are_stable_and_sorted_with_job_id_breaking_ties() {
     let server = server().await;
-    // Priorities: SEED 1, DELETED 1, MS2 2, PERCENT 3, STAR 3, LOOKALIKE none (last ascending).
-    let expected = [SEED, DELETED, MS2, PERCENT, STAR, LOOKALIKE];
+    // Priorities: ORIGINAL 1, DELETED 1, MS2 2, PERCENT 3, STAR 3, LOOKALIKE none (last ascending).
+    let expected = [ORIGINAL, DELETED, MS2, PERCENT, STAR, LOOKALIKE];
     let mut sorted = expected.to_vec();
     sorted[..2].sort();
     sorted[3..5].sort();
@@ -352,7 +355,7 @@ async fn pages_are_stable_and_sorted_with_job_id_breaking_ties() {
     assert_eq!(descending[1..3], [PERCENT, STAR], "ties by job id ascending, whatever the direction");
 
     let (_, newest) = get(&server, "/v1/jobs/history").await;
-    assert_eq!(ids(&newest), [STAR, LOOKALIKE, SEED, MS2, DELETED, PERCENT], "newest submission first by default");
+    assert_eq!(ids(&newest), [STAR, LOOKALIKE, ORIGINAL, MS2, DELETED, PERCENT], "newest submission first by default");
     let (_, zero) = get(&server, "/v1/jobs/history?limit=0").await;
     assert_eq!((ids(&zero).len(), zero["total"].clone()), (0, json!(6)), "limit 0 counts only");
 }
@@ -360,10 +363,10 @@ async fn pages_are_stable_and_sorted_with_job_id_breaking_ties() {
 #[tokio::test]
 async fn one_job_has_the_seeds_structure_and_deletion_is_soft() {
     let server = server().await;
-    let (status, job) = get(&server, &format!("/v1/jobs/history/{SEED}")).await;
+    let (status, job) = get(&server, &format!("/v1/jobs/history/{ORIGINAL}")).await;
     assert_eq!(status, 200);
     let keys: BTreeSet<&str> = job.as_object().unwrap().keys().map(String::as_str).collect();
-    let seed_keys: BTreeSet<&str> = [
+    let original_keys: BTreeSet<&str> = [
         "jobId",
         "groupId",
         "projectId",
@@ -395,7 +398,7 @@ async fn one_job_has_the_seeds_structure_and_deletion_is_soft() {
         "isDeleted",
     ]
     .into();
-    assert_eq!(keys, seed_keys, "the seed's Job JSON, field for field");
+    assert_eq!(keys, original_keys, "the original history service's Job JSON, field for field");
     assert_eq!(job["submissionTime"], "2019-06-13T00:24:25.342Z", "UTC, milliseconds");
     assert_eq!(job["exitStatus"], "SUCCESS");
     assert_eq!(job["submissionMachines"], Value::Null);
@@ -407,9 +410,9 @@ async fn one_job_has_the_seeds_structure_and_deletion_is_soft() {
     assert_eq!(parameters[5]["parameterId"], "number_of_cores");
     assert_eq!(parameters[5]["value"], json!(["4"]));
     assert_eq!(parameters[3]["value"], json!([]));
-    assert!(parameters[0]["id"].is_i64(), "each parameter has its history id, as in the seed");
+    assert!(parameters[0]["id"].is_i64(), "each parameter has its history id, as in the original history service");
 
-    let (_, without) = get(&server, &format!("/v1/jobs/history/{SEED}?showParam=false")).await;
+    let (_, without) = get(&server, &format!("/v1/jobs/history/{ORIGINAL}?showParam=false")).await;
     assert!(without["algorithms"][0].get("parameters").is_none());
     let (_, page) = get(&server, "/v1/jobs/history?q=jobOwner==admin&showParam=false").await;
     assert!(page["jobs"][0]["algorithms"][0].get("parameters").is_none());
