@@ -92,17 +92,13 @@ impl std::str::FromStr for PoolSize {
 }
 
 /// The readiness check of a service that needs the database: can a connection answer `SELECT 1`?
-/// The cause of a failure goes to the log; the answer says no more than "unavailable".
+/// The error is the driver's, for the log (service-kit's `NotReady::because`).
 pub async fn ping(pool: DbPool) -> Result<(), String> {
-    let unavailable = |error: &dyn std::fmt::Display| {
-        tracing::warn!(%error, "readiness: the database does not answer");
-        "unavailable".to_owned()
-    };
-    let mut connection = pool.get().await.map_err(|e| unavailable(&e))?;
+    let mut connection = pool.get().await.map_err(|e| e.to_string())?;
     diesel_async::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut connection)
         .await
         .map(drop)
-        .map_err(|e| unavailable(&e))
+        .map_err(|e| e.to_string())
 }
 
 /// Applies the migrations that `url` has not had yet; returns their names.

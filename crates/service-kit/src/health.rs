@@ -2,6 +2,10 @@
 //! service registered and answers 503 while one of them fails, so that Kubernetes stops sending traffic.
 //! An advisory dependency is shown the same way but does not fail readiness: the service still
 //! serves without it (the deployer's events wait in a buffer while the broker is away).
+//!
+//! `/readyz` answers without authentication, so a failing check answers a [`NotReady`]: a reason
+//! of the service's own words for the page, and the raw cause (host names, addresses, paths) for
+//! the log only.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -16,7 +20,28 @@ use utoipa::ToSchema;
 /// How long one dependency may take to answer a readiness check.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// Why a dependency is not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotReady {
+    /// What `/readyz` shows: a fixed phrase, or facts of the service's own (a missing permission).
+    reason: String,
+    /// The error as it came, logged when the check fails.
+    cause: Option<String>,
+}
+
+impl NotReady {
+    /// A reason with nothing to hide.
+    pub fn reason(reason: impl Into<String>) -> NotReady {
+        NotReady { reason: reason.into(), cause: None }
+    }
+
+    /// `reason` for the page, `cause` for the log.
+    pub fn because(reason: impl Into<String>, cause: impl std::fmt::Display) -> NotReady {
+        NotReady { reason: reason.into(), cause: Some(cause.to_string()) }
+    }
+}
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<(), NotReady>> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 
 /// The dependencies a service needs to serve: each a name and an async check.
@@ -33,11 +58,11 @@ impl std::fmt::Debug for Readiness {
 }
 
 impl Readiness {
-    /// Adds a dependency; `check` answers `Err(reason)` while it is not usable.
+    /// Adds a dependency; `check` answers `Err` while it is not usable.
     pub fn with_check<F, Fut>(mut self, name: &'static str, check: F) -> Readiness
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), NotReady>> + Send + 'static,
     {
         self.checks.push((name, Arc::new(move || Box::pin(check()) as CheckFuture), true));
         self
@@ -47,7 +72,7 @@ impl Readiness {
     pub fn with_advisory<F, Fut>(mut self, name: &'static str, check: F) -> Readiness
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), NotReady>> + Send + 'static,
     {
         self.checks.push((name, Arc::new(move || Box::pin(check()) as CheckFuture), false));
         self
@@ -58,8 +83,17 @@ impl Readiness {
         let answers = futures_util::future::join_all(self.checks.iter().map(|(name, check, required)| async move {
             let answer = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
                 Ok(Ok(())) => "ok".to_owned(),
-                Ok(Err(reason)) => reason,
-                Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+                Ok(Err(NotReady { reason, cause })) => {
+                    match cause {
+                        Some(cause) => tracing::warn!(dependency = name, %reason, %cause, "not ready"),
+                        None => tracing::warn!(dependency = name, %reason, "not ready"),
+                    }
+                    reason
+                }
+                Err(_) => {
+                    tracing::warn!(dependency = name, "not ready: no answer within {} s", CHECK_TIMEOUT.as_secs());
+                    format!("no answer within {} s", CHECK_TIMEOUT.as_secs())
+                }
             };
             let fine = answer == "ok";
             let answer = if *required || fine { answer } else { format!("degraded: {answer}") };

@@ -24,6 +24,6 @@ pub mod tls;
 pub use auth::{Caller, Role};
 pub use error::ErrorBody;
 pub use extract::Query;
-pub use health::Readiness;
+pub use health::{NotReady, Readiness};
 pub use server::{Running, Service, Worker, main};
 pub use settings::{Env, Positive, ServerSettings, SettingsError};

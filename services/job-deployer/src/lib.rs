@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use actix_web::dev::Server;
 use actix_web::web;
-use service_kit::{Env, Positive, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
+use service_kit::{Env, NotReady, Positive, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
@@ -303,7 +303,8 @@ fn readiness(backend: &Backend, publisher: Option<&Publisher>) -> Readiness {
         let kubernetes = kubernetes.clone();
         readiness = readiness.with_check("kubernetes", move || {
             let kubernetes = kubernetes.clone();
-            async move { kubernetes.ready().await }
+            // Its reasons are the missing permissions, or "failing" with the cause logged.
+            async move { kubernetes.ready().await.map_err(NotReady::reason) }
         });
     }
     let Some(publisher) = publisher.cloned() else { return readiness };

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use history_store::PoolSize;
 use rdkafka::consumer::Consumer as _;
-use service_kit::{Env, Positive, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
+use service_kit::{Env, NotReady, Positive, Readiness, Running, ServerSettings, Service, SettingsError, Worker};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
@@ -177,29 +177,30 @@ fn readiness(
         .with_check("database", move || {
             let (pool, problems) = (pool.clone(), database.clone());
             async move {
-                history_store::ping(pool).await?;
-                problems.check("database")
+                history_store::ping(pool).await.map_err(|cause| NotReady::because("unavailable", cause))?;
+                problems.check("database").map_err(NotReady::reason)
             }
         })
         .with_check("migrations", move || {
             let problems = migrations.clone();
-            async move { problems.check("migrations") }
+            async move { problems.check("migrations").map_err(NotReady::reason) }
         })
         .with_check("broker", move || {
             let (consumer, problems, topic) = (consumer.clone(), broker.clone(), topic.clone());
             async move {
                 // A metadata request blocks its thread until the broker answers.
                 tokio::task::spawn_blocking(move || {
-                    consumer.fetch_metadata(Some(&topic), BROKER_CHECK_TIMEOUT).map(drop).map_err(|e| e.to_string())
+                    consumer.fetch_metadata(Some(&topic), BROKER_CHECK_TIMEOUT).map(drop)
                 })
                 .await
-                .map_err(|e| e.to_string())??;
-                problems.check("broker")?;
-                problems.check("dead-letter topic")
+                .map_err(|cause| NotReady::because("unavailable", cause))?
+                .map_err(|cause| NotReady::because("unavailable", cause))?;
+                problems.check("broker").map_err(NotReady::reason)?;
+                problems.check("dead-letter topic").map_err(NotReady::reason)
             }
         })
         .with_check("logs", move || {
             let problems = logs.clone();
-            async move { problems.check("logs") }
+            async move { problems.check("logs").map_err(NotReady::reason) }
         })
 }

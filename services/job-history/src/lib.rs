@@ -14,7 +14,7 @@ use actix_web::dev::Server;
 use actix_web::web;
 use history_store::PoolSize;
 use query::limits::QueryLimits;
-use service_kit::{Env, Positive, Readiness, ServerSettings, Service, SettingsError};
+use service_kit::{Env, NotReady, Positive, Readiness, ServerSettings, Service, SettingsError};
 use utoipa::OpenApi;
 
 pub const NAME: &str = "job-history";
@@ -104,7 +104,10 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
     let pool = history_store::pool_with_statement_timeout(&settings.database_url, settings.pool_size, backstop)?;
     let checked = pool.clone();
     let searches = web::Data::new(api::Searches { limits: settings.query_limits, timeout: settings.statement_timeout });
-    let readiness = Readiness::default().with_check("database", move || history_store::ping(checked.clone()));
+    let readiness = Readiness::default().with_check("database", move || {
+        let checked = checked.clone();
+        async move { history_store::ping(checked).await.map_err(|cause| NotReady::because("unavailable", cause)) }
+    });
     let server = Service::new(NAME, ApiDoc::openapi()).readiness(readiness).serve(
         listener,
         &settings.server,

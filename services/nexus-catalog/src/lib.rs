@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::web;
-use service_kit::{Readiness, Service};
+use service_kit::{NotReady, Readiness, Service};
 use utoipa::OpenApi;
 
 use crate::catalog::{CachedNexus, Catalog};
@@ -70,7 +70,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
             let checked = cached.clone();
             let readiness = Readiness::default().with_advisory("nexus", move || {
                 let checked = checked.clone();
-                async move { checked.status().await.map_err(|error| error.to_string()) }
+                async move { checked.status().await.map_err(|error| NotReady::because(error.reason(), error)) }
             });
             (Catalog::Nexus(cached), readiness)
         }
@@ -80,7 +80,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Server, St
             let checked = folder.clone();
             let readiness = Readiness::default().with_advisory("folder", move || {
                 let checked = checked.clone();
-                async move { checked.check().await }
+                async move { checked.check().await.map_err(|cause| NotReady::because("cannot read the folder", cause)) }
             });
             (Catalog::Folder(folder), readiness)
         }

@@ -21,6 +21,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use service_kit::NotReady;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -140,11 +141,13 @@ impl Publisher {
     }
 
     /// For `/readyz`: `Ok` while nothing waits because of a failure, else how many wait and why.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), NotReady> {
         let waiting = self.health.waiting.load(Ordering::Relaxed);
         let error = self.health.last_error.lock().map(|error| error.clone()).unwrap_or_default();
         match error {
-            Some(error) if waiting > 0 => Err(format!("{waiting} job event(s) waiting for the broker: {error}")),
+            Some(error) if waiting > 0 => {
+                Err(NotReady::because(format!("{waiting} job event(s) waiting for the broker"), error))
+            }
             _ => Ok(()),
         }
     }

@@ -74,6 +74,15 @@ pub enum NexusError {
 }
 
 impl NexusError {
+    /// What went wrong without the details that name hosts or quote answers (for `/readyz`).
+    pub fn reason(&self) -> String {
+        match self {
+            NexusError::Unreachable(_) => "Nexus cannot be reached".to_owned(),
+            NexusError::BadAnswer(_) => "Nexus' answer cannot be used".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
     fn retryable(&self) -> bool {
         matches!(self, NexusError::Unreachable(_) | NexusError::Timeout | NexusError::Failing(_))
     }
