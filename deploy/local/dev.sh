@@ -137,7 +137,7 @@ cat <<BANNER
 
 Job Orchestrator is up, with its embedded defaults.
   Web UI        open $gateway/ in a browser
-  Log in        the users file $AUTH_GATEWAY_USERS_FILE (README: "Users and roles"):
+  Log in        the users file $AUTH_GATEWAY_USERS_FILE (docs/services/auth-gateway.md, "Users and roles"):
                 TOKEN=\$(curl -s -H 'Content-Type: application/json' -d '{"username":"${DEV_USER:-dev}","password":"..."}' \\
                   $gateway/api/auth/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   REST clients  through the gateway, with -H "Authorization: Bearer \$TOKEN":

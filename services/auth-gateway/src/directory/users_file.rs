@@ -54,7 +54,10 @@ impl std::fmt::Debug for UsersFile {
 impl UsersFile {
     pub fn load(path: &Path) -> Result<UsersFile, String> {
         let text = std::fs::read_to_string(path).map_err(|error| {
-            format!("cannot read the users file {}: {error} (see README, \"Users and roles\")", path.display())
+            format!(
+                "cannot read the users file {}: {error} (see docs/services/auth-gateway.md, \"Users and roles\")",
+                path.display()
+            )
         })?;
         let file: File = serde_json::from_str(&text)
             .map_err(|error| format!("the users file {} is not valid: {error}", path.display()))?;
