@@ -156,15 +156,6 @@ export async function fetchRaw(url: string, init?: RequestInit): Promise<Respons
   return response;
 }
 
-/** JSON of a call the generated types do not (yet) describe. */
-export async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> {
-  const response = await fetchRaw(url, {
-    ...init,
-    headers: { Accept: "application/json", ...(init?.body ? { "Content-Type": "application/json" } : {}), ...init?.headers },
-  });
-  return (await response.json()) as T;
-}
-
 /** Every deployment matching the filters: the deployer answers at most 500 a page. */
 export async function listAllDeployments(query: { type?: Deployer["WorkloadKind"]; state?: Deployer["DeploymentState"]; owner?: string } = {}) {
   const page = 500;

@@ -14,7 +14,7 @@ import { useUrlState } from "../url";
 
 const PAGE_SIZE = 50;
 
-/** The group as a path segment: the empty group is `-` (README: nexus-catalog). */
+/** The group as a path segment: the empty group is `-` (docs/services/nexus-catalog.md). */
 export function groupSegment(group: string): string {
   return group === "" ? "-" : group;
 }

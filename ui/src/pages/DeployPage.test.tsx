@@ -19,8 +19,8 @@ function catalogAndDeployer(onCreate: (body: unknown) => HttpResponse<string | o
       HttpResponse.json({ group: "org.example", name: "hello", versions: [{ version: "1.1", snapshot: false }, { version: "1.0", snapshot: false }] })),
     http.get("*/api/catalog/repositories/samples/artifacts/org.example/hello/versions/1.1", () =>
       HttpResponse.json({ group: "org.example", name: "hello", version: "1.1", assets: [], toRun })),
-    http.get("*/api/runners", () => HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 })),
-    http.get("*/api/schedules/preview", () => HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 })),
+    http.get("*/api/runners", () => HttpResponse.json([{ image: "eclipse-temurin:21-jre", description: "Java 21: runs a jar", command: ["java", "-jar", "$(JOB_RESOURCE)"] }])),
+    http.get("*/api/schedules/preview", () => HttpResponse.json({ cron: "0 2 * * *", timeZone: "Europe/Paris", times: [] })),
     http.get("*/api/deployments/:name", () => HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 })),
     http.post("*/api/deployments", async ({ request }) => onCreate(await request.json())),
   );
@@ -90,6 +90,11 @@ describe("the deploy form", () => {
     // What was sent: the spec, the password in the request only.
     expect(sent).toMatchObject({ name: "hello", resource: toRun, runner: { image: "busybox:1.37", env: [{ name: "1X", value: "" }] } });
     expect((sent as unknown as { mounts: { credentials: { password: string } }[] }).mounts[0]!.credentials.password).toBe("s3cret");
+
+    // A problem leaves its field once that field changes; the others stay until then.
+    await userEvent.type(at("Name of variable 1"), "Y");
+    expect(at("Name of variable 1")).not.toHaveAccessibleDescription(/is not a variable name/);
+    expect(at("Memory limit")).toHaveAccessibleDescription(/'lots' is not a quantity/);
   });
 
   it("refuses a bad name as it is typed", async () => {

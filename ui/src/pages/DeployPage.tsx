@@ -28,19 +28,18 @@ import { IconPlus, IconTrash } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { useNavigate, useParams } from "react-router";
-import { ApiError, call, catalogApi, deployerApi, errorFrom, unreachable, type Problem } from "../api/client";
-import { dryRun, listRunners, type DryRun } from "../api/extras";
+import { ApiError, call, catalogApi, deployerApi, unreachable, type Deployer, type Problem } from "../api/client";
 import { useCanOperate } from "../auth";
 import { ErrorView, FullPageLoader } from "../components/ErrorView";
 import { CronEditor } from "../features/cron/CronEditor";
-import { emptyDraft, emptyEnv, emptyMount, fromSpec, nameFrom, nameProblem, problemsByField, toSpec, toYaml, type Draft } from "../features/deploy/draft";
+import { emptyDraft, emptyEnv, emptyMount, fromSpec, nameFrom, nameProblem, problemsByField, sameAt, toSpec, toYaml, type Draft } from "../features/deploy/draft";
 import { useT, type Key } from "../i18n";
 import { useUrlState } from "../url";
 
 /** The form's fields, to which the deployer's problems are attached (anything below goes to the nearest). */
 function knownFields(draft: Draft): Set<string> {
   const fields = [
-    "name", "description", "resource", "runner", "runner.image", "runner.command", "runner.args", "runner.workingDir", "runner.env",
+    "name", "description", "resource", "runner", "runner.image", "runner.command", "runner.args", "runner.workingDir", "runner.runAsUser", "runner.env",
     "runner.resources", "runner.resources.requests.cpu", "runner.resources.requests.memory", "runner.resources.limits.cpu", "runner.resources.limits.memory",
     "schedule", "schedule.cron", "schedule.timeZone", "schedule.concurrencyPolicy", "schedule.startingDeadlineSeconds",
     "schedule.successfulJobsHistoryLimit", "schedule.failedJobsHistoryLimit", "mounts", "backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished",
@@ -73,15 +72,17 @@ export default function DeployPage() {
   const canOperate = useCanOperate();
   const [draft, setDraft] = useState<Draft>(emptyDraft);
   const [loadedFrom, setLoadedFrom] = useState<{ etag: string | null; revision: number } | null>(null);
-  const [problems, setProblems] = useState<Problem[]>([]);
+  // The deployer's problems, with the spec they were found in: a problem stays at its field until
+  // that field's value changes.
+  const [found, setFound] = useState<{ problems: Problem[]; spec: Deployer["DeploymentSpec"] | null }>({ problems: [], spec: null });
   const [failure, setFailure] = useState<ApiError | null>(null);
-  const [preview, setPreview] = useState<DryRun | null>(null);
-  const [checked, setChecked] = useState<"none" | "ok" | "unavailable">("none");
+  const [preview, setPreview] = useState<Deployer["DryRun"] | null>(null);
+  const [checked, setChecked] = useState(false);
   const [busy, setBusy] = useState<"check" | "deploy" | null>(null);
   const [conflict, setConflict] = useState(false);
   const update = (patch: Partial<Draft>) => {
     setDraft((d) => ({ ...d, ...patch }));
-    setChecked("none");
+    setChecked(false);
   };
 
   // A change: the deployment as it is now, and the version (ETag) the change applies over.
@@ -124,7 +125,7 @@ export default function DeployPage() {
     setDraft((d) => ({ ...d, resource: toRun, name: d.name || existing || nameFrom(toRun.name) }));
   }, [versionDetail.data, existing]);
 
-  const runners = useQuery({ queryKey: ["runners"], queryFn: listRunners, staleTime: 5 * 60_000 });
+  const runners = useQuery({ queryKey: ["runners"], queryFn: () => call("GET /api/runners", deployerApi.GET("/api/runners")), staleTime: 5 * 60_000 });
 
   // The name, checked as it is typed: its form here, whether it is taken on the server.
   const [typedName] = useDebouncedValue(draft.name, 400);
@@ -140,6 +141,8 @@ export default function DeployPage() {
   });
 
   const known = useMemo(() => knownFields(draft), [draft]);
+  const spec = useMemo(() => toSpec(draft), [draft]);
+  const problems = useMemo(() => found.problems.filter((p) => sameAt(spec, found.spec, p.field)), [found, spec]);
   const { byField, elsewhere } = useMemo(() => {
     const mapped = problems.map((p) => ({ field: fieldFor(p.field, known) ?? p.field, message: p.message }));
     return problemsByField(mapped, (field) => known.has(field));
@@ -154,42 +157,38 @@ export default function DeployPage() {
     setBusy(mode);
     setFailure(null);
     setConflict(false);
-    const spec = toSpec(draft);
+    const request = `${existing ? `PUT /api/deployments/${existing}` : "POST /api/deployments"}${mode === "check" ? "?dryRun=true" : ""}`;
+    const dryRun = mode === "check";
     try {
-      if (mode === "check") {
-        const answer = await dryRun(spec, existing);
-        setProblems([]);
-        setPreview(answer);
-        setChecked(answer ? "ok" : "unavailable");
+      const answer = await call(
+        request,
+        existing
+          ? deployerApi.PUT("/api/deployments/{name}", {
+              params: { path: { name: existing }, query: { dryRun }, header: loadedFrom?.etag && !dryRun ? { "If-Match": loadedFrom.etag } : {} },
+              body: spec,
+            })
+          : deployerApi.POST("/api/deployments", { params: { query: { dryRun } }, body: spec }),
+      );
+      setFound({ problems: [], spec });
+      if (dryRun) {
+        setPreview(answer as Deployer["DryRun"]);
+        setChecked(true);
         return;
       }
-      const request = existing ? `PUT /api/deployments/${existing}` : "POST /api/deployments";
-      const headers: Record<string, string> = {};
-      if (existing && loadedFrom?.etag) headers["If-Match"] = loadedFrom.etag;
-      // openapi-fetch has read the body already: its error (or data) is passed on, never read again.
-      let result: { data?: unknown; error?: unknown; response: Response };
-      try {
-        result = existing
-          ? await deployerApi.PUT("/api/deployments/{name}", { params: { path: { name: existing } }, body: spec, headers })
-          : await deployerApi.POST("/api/deployments", { body: spec });
-      } catch (cause) {
-        throw unreachable(request, cause);
-      }
-      if (!result.response.ok) throw await errorFrom(result.response, request, result.error ?? null);
-      const saved = result.data as { name: string };
+      const saved = answer as Deployer["DeploymentDetail"];
       await client.invalidateQueries({ queryKey: ["deployments"] });
       notifications.show({ color: "green", message: t(existing ? "deploy.changed" : "deploy.deployed", { name: saved.name }) });
       navigate(`/deployments/${encodeURIComponent(saved.name)}`);
     } catch (error) {
+      setPreview(null);
       if (error instanceof ApiError && error.problems.length > 0) {
-        setProblems(error.problems);
-        setPreview(null);
+        setFound({ problems: error.problems, spec });
       } else if (error instanceof ApiError && (error.status === 412 || (error.status === 409 && !!existing))) {
         setConflict(true);
       } else if (error instanceof ApiError && error.field) {
-        setProblems([{ field: error.field, message: error.message }]);
+        setFound({ problems: [{ field: error.field, message: error.message }], spec });
       } else {
-        setFailure(error instanceof ApiError ? error : unreachable("deploy", error));
+        setFailure(error instanceof ApiError ? error : unreachable(request, error));
       }
     } finally {
       setBusy(null);
@@ -266,7 +265,10 @@ export default function DeployPage() {
           <Textarea label={t("deploy.command")} description={t("deploy.onePerLine")} value={draft.command} onChange={(e) => update({ command: e.currentTarget.value })} error={err("runner.command")} autosize minRows={2} ff="monospace" data-field="runner.command" />
           <Textarea label={t("deploy.args")} description={t("deploy.onePerLine")} value={draft.args} onChange={(e) => update({ args: e.currentTarget.value })} error={err("runner.args")} autosize minRows={2} ff="monospace" data-field="runner.args" />
         </Group>
-        <TextInput label={t("deploy.workingDir")} value={draft.workingDir} onChange={(e) => update({ workingDir: e.currentTarget.value })} error={err("runner.workingDir")} data-field="runner.workingDir" />
+        <Group align="flex-start" wrap="wrap">
+          <TextInput label={t("deploy.workingDir")} value={draft.workingDir} onChange={(e) => update({ workingDir: e.currentTarget.value })} error={err("runner.workingDir")} data-field="runner.workingDir" w={320} />
+          <NumberText label={t("deploy.runAsUser")} description={t("deploy.runAsUserHelp")} value={draft.runAsUser} onChange={(v) => update({ runAsUser: v })} error={err("runner.runAsUser")} min={1} />
+        </Group>
         <Stack gap={4}>
           <Text fw={500} size="sm">{t("deploy.env")}</Text>
           {err("runner.env") && <Text c="red" size="sm">{err("runner.env")}</Text>}
@@ -319,7 +321,6 @@ export default function DeployPage() {
               <NumberText label={t("deploy.successfulLimit")} value={draft.successfulJobsHistoryLimit} onChange={(v) => update({ successfulJobsHistoryLimit: v })} error={err("schedule.successfulJobsHistoryLimit")} />
               <NumberText label={t("deploy.failedLimit")} value={draft.failedJobsHistoryLimit} onChange={(v) => update({ failedJobsHistoryLimit: v })} error={err("schedule.failedJobsHistoryLimit")} />
             </Group>
-            <Checkbox label={t("deploy.suspended")} checked={draft.suspend} onChange={(e) => update({ suspend: e.currentTarget.checked })} />
           </>
         )}
         <Stack gap={4}>
@@ -371,18 +372,18 @@ export default function DeployPage() {
           <Button onClick={() => submit("deploy")} loading={busy === "deploy"} disabled={busy !== null || !draft.resource || !!nameError}>
             {existing ? t("deploy.saveChange") : t("deploy.deploy")}
           </Button>
-          {checked === "ok" && problems.length === 0 && <Badge color="green">{t("deploy.checkOk")}</Badge>}
+          {checked && problems.length === 0 && <Badge color="green">{t("deploy.checkOk")}</Badge>}
           {loadedFrom && <Text size="xs" c="dimmed">{t("deploy.overRevision", { revision: loadedFrom.revision })}</Text>}
         </Group>
-        {checked === "unavailable" && <Alert color="gray">{t("deploy.dryRunUnavailable")}</Alert>}
         {preview && (
           <Stack gap={4}>
             {(preview.warnings ?? []).map((w) => (
               <Alert key={w} color="yellow">{w}</Alert>
             ))}
-            <Text fw={500} size="sm">{t("deploy.yaml")}</Text>
-            <pre className="jo-pane jo-code" data-testid="dry-run-yaml" tabIndex={0} aria-label={t("deploy.yaml")}>
-              {preview.objects.map((o) => toYaml(o)).join("\n---\n")}
+            {/* The local runtime makes no Kubernetes objects: then the spec as the deployer keeps it. */}
+            <Text fw={500} size="sm">{preview.objects.length > 0 ? t("deploy.yaml") : t("deploy.yamlSpec")}</Text>
+            <pre className="jo-pane jo-code" data-testid="dry-run-yaml" tabIndex={0} aria-label={preview.objects.length > 0 ? t("deploy.yaml") : t("deploy.yamlSpec")}>
+              {preview.objects.length > 0 ? preview.objects.map((o) => toYaml(o)).join("\n---\n") : toYaml(preview.spec)}
             </pre>
           </Stack>
         )}
@@ -405,6 +406,6 @@ function Section({ title, help, children }: { title: string; help: string; child
   );
 }
 
-function NumberText({ label, value, onChange, error }: { label: string; value: string; onChange: (value: string) => void; error?: string }) {
-  return <NumberInput label={label} value={value === "" ? "" : Number(value)} onChange={(v) => onChange(v === "" ? "" : String(v))} error={error} allowDecimal={false} min={0} w={200} />;
+function NumberText({ label, description, value, onChange, error, min = 0 }: { label: string; description?: string; value: string; onChange: (value: string) => void; error?: string; min?: number }) {
+  return <NumberInput label={label} description={description} value={value === "" ? "" : Number(value)} onChange={(v) => onChange(v === "" ? "" : String(v))} error={error} allowDecimal={false} min={min} w={200} />;
 }

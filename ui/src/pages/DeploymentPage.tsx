@@ -117,6 +117,7 @@ export default function DeploymentPage() {
             </Row>
           )}
           <Row label={t("deployments.lastRun")}><Time value={d.lastRun} /></Row>
+          {d.lastFailure && <Row label={t("deployments.failure")}><Text span c="red" size="sm">{d.lastFailure}</Text></Row>}
           {d.nextRun && (
             <Row label={t("deployments.nextRun")}>
               <span data-testid="next-run"><Time value={d.nextRun} /> (<Countdown to={d.nextRun} />)</span>
@@ -157,7 +158,7 @@ export default function DeploymentPage() {
                 { accessor: "duration", title: t("deployment.duration"), render: (r) => (r.startedAt && r.finishedAt ? formatDuration((new Date(r.finishedAt).getTime() - new Date(r.startedAt).getTime()) / 1000) : "—") },
                 { accessor: "exitCode", title: t("deployment.exitCode"), render: (r) => r.exitCode ?? "—" },
                 { accessor: "failureReason", title: t("deployments.failure"), render: (r) => (r.failureReason ? <Text c="red" size="sm">{r.failureReason}</Text> : "") },
-                { accessor: "manual", title: t("deployment.startedBy"), render: (r) => (r.manual ? t("deployment.byHand") : t("deployment.bySchedule")) },
+                { accessor: "triggeredBy", title: t("deployment.startedBy"), render: (r) => `${r.manual ? t("deployment.byHand") : t("deployment.bySchedule")}${r.triggeredBy ? ` · ${r.triggeredBy}` : ""}` },
               ]}
             />
           </div>

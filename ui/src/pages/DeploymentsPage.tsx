@@ -19,7 +19,7 @@ import { Countdown, Time } from "../time";
 import { useUrlState } from "../url";
 import { FilterInput } from "./CatalogPage";
 
-type Summary = Deployer["DeploymentSummary"] & { lastFailureReason?: string | null };
+type Summary = Deployer["DeploymentSummary"];
 const SORTABLE = ["name", "deployedAt", "lastRun", "nextRun", "state", "containerState", "owner", "type"] as const;
 const PAGE_SIZES = [25, 50, 100, 200];
 
@@ -154,7 +154,7 @@ export default function DeploymentsPage() {
                   "—"
                 ),
             },
-            { accessor: "lastFailureReason", title: t("deployments.failure"), render: (d) => (d.lastFailureReason ? <Text size="sm" c="red">{d.lastFailureReason}</Text> : d.containerState === "Failed" ? <Text size="sm" c="red">{t("container.Failed")}</Text> : "") },
+            { accessor: "lastFailure", title: t("deployments.failure"), render: (d) => (d.lastFailure ? <Text size="sm" c="red">{d.lastFailure}</Text> : "") },
             { accessor: "image", title: t("deployments.image"), cellsClassName: "jo-hide-narrow", titleClassName: "jo-hide-narrow" },
             { accessor: "resource", title: t("deployments.resource"), cellsClassName: "jo-hide-narrow", titleClassName: "jo-hide-narrow" },
             { accessor: "owner", title: t("deployments.owner"), sortable: true },

@@ -9,12 +9,10 @@ import { DataTable, type DataTableColumn } from "mantine-datatable";
 import { useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { ApiError, call, historyApi, type History } from "../api/client";
-import { listSelectors } from "../api/extras";
 import { useCanOperate } from "../auth";
 import { ErrorView } from "../components/ErrorView";
 import { RsqlEditor } from "../features/rsql/RsqlEditor";
 import { SAMPLES } from "../features/rsql/rsql";
-import { BUILT_IN_SELECTORS } from "../features/rsql/selectors";
 import { useI18n } from "../i18n";
 import { formatDuration, Time } from "../time";
 import { useUrlState } from "../url";
@@ -23,7 +21,6 @@ type Job = History["Job"];
 
 export const COLUMNS = ["jobId", "groupId", "status", "exitStatus", "jobOwner", "submissionTime", "endTime", "wallclockTime", "exitCode", "algorithm", "parameters", "executionMachine", "numberOfAttempts", "jobType", "description", "priority"] as const;
 const DEFAULT_COLUMNS = ["jobId", "groupId", "status", "exitStatus", "jobOwner", "submissionTime", "endTime", "wallclockTime", "algorithm"];
-const SORTABLE = new Set(["jobId", "groupId", "exitStatus", "jobOwner", "submissionTime", "endTime", "wallclockTime", "exitCode", "executionMachine", "numberOfAttempts", "jobType", "description", "priority"]);
 const RANGES: Record<string, number> = { "1h": 3600, "1d": 86400, "1w": 7 * 86400 };
 const SAVED = "jo.savedSearches";
 
@@ -65,7 +62,8 @@ export default function HistoryPage() {
   const [saved, setSaved] = useState<Saved[]>(savedSearches);
   const [saveName, setSaveName] = useState("");
 
-  const selectors = useQuery({ queryKey: ["selectors", apiLocale], queryFn: () => listSelectors(apiLocale), staleTime: 600_000 });
+  const selectors = useQuery({ queryKey: ["selectors"], queryFn: () => call("GET /api/history/selectors", historyApi.GET("/api/history/selectors")), staleTime: 600_000 });
+  const sortable = useMemo(() => new Set((selectors.data ?? []).filter((s) => s.sortable).map((s) => s.name)), [selectors.data]);
   const sent = effectiveQuery(q, range);
   const search = useQuery({
     queryKey: ["history", sent, attr, asc, page, size, apiLocale],
@@ -116,7 +114,7 @@ export default function HistoryPage() {
     [t],
   );
   const shownColumns: DataTableColumn<Job>[] = [
-    ...columns.filter((c) => allColumns[c]).map((c) => ({ ...allColumns[c]!, sortable: SORTABLE.has(c) })),
+    ...columns.filter((c) => allColumns[c]).map((c) => ({ ...allColumns[c]!, sortable: sortable.has(c) })),
     ...(canOperate
       ? [
           {
@@ -151,7 +149,7 @@ export default function HistoryPage() {
   return (
     <Stack>
       <Title order={2}>{t("history.title")}</Title>
-      <RsqlEditor value={q} onChange={(text) => url.set({ q: text, page: null })} selectors={selectors.data ?? BUILT_IN_SELECTORS} serverError={queryError ? { message: queryError.message, position: queryError.position } : null} />
+      <RsqlEditor value={q} onChange={(text) => url.set({ q: text, page: null })} selectors={selectors.data ?? []} serverError={queryError ? { message: queryError.message, position: queryError.position } : null} />
       <Group wrap="wrap" align="flex-end">
         <SegmentedControl
           aria-label={t("history.range")}
@@ -206,6 +204,7 @@ export default function HistoryPage() {
           maw="100%"
         />
       </Group>
+      {selectors.error && <ErrorView error={selectors.error} onRetry={() => selectors.refetch()} compact />}
       {search.error && !queryError && <ErrorView error={search.error} onRetry={() => search.refetch()} />}
       <div className="jo-scroll-x">
         <DataTable<Job>

@@ -2,11 +2,13 @@
 // attempt; live from the pod, or from the history's archive once the pod is gone.
 import { Anchor, Group, SegmentedControl, Select, Stack, Switch, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
+import { useMemo } from "react";
 import { Link, useParams } from "react-router";
 import { call, deployerApi } from "../api/client";
 import { ErrorView } from "../components/ErrorView";
 import { RunBadge } from "../components/StateBadges";
-import { LogViewer, type LogSource } from "../features/logs/LogViewer";
+import { LogViewer } from "../features/logs/LogViewer";
+import { archivedSource, liveSource } from "../features/logs/sources";
 import { useI18n } from "../i18n";
 import { formatTime, useTimeZone } from "../time";
 import { useUrlState } from "../url";
@@ -27,22 +29,12 @@ export default function LogsPage() {
   const container = url.get("container", "runner");
   const previous = url.get("previous") === "1";
 
-  const sources: LogSource[] = runName
-    ? [
-        {
-          kind: "live",
-          url: `/api/deployments/${encodeURIComponent(name)}/logs`,
-          params: { run: runName, container, ...(previous ? { previous: "true" } : {}) },
-          running: run ? run.state === "Running" || run.state === "Pending" : false,
-        },
-        {
-          kind: "archived",
-          url: `/api/history/${encodeURIComponent(runName)}/logs`,
-          params: { container, ...(previous ? { attempt: "previous" } : {}) },
-          running: false,
-        },
-      ]
-    : [];
+  const running = run ? run.state === "Running" || run.state === "Pending" : false;
+  // The pod's log while the deployer has it, else the history's archive.
+  const sources = useMemo(
+    () => (runName ? [liveSource(name, { run: runName, container, previous }, running), archivedSource(runName, { container, previous })] : []),
+    [name, runName, container, previous, running],
+  );
 
   return (
     <Stack>

@@ -17,8 +17,9 @@ function Editor({ initial }: { initial: ScheduleValue }) {
   );
 }
 
+// The deployer's preview, or (null) a deployer that cannot be reached: the browser's own reading then.
 const previewWith = (times: string[] | null) =>
-  server.use(http.get("*/api/schedules/preview", () => (times ? HttpResponse.json({ times }) : HttpResponse.json({ code: "not_found", message: "no such deployment" }, { status: 404 }))));
+  server.use(http.get("*/api/schedules/preview", () => (times ? HttpResponse.json({ times }) : HttpResponse.json({ code: "upstream_unavailable", message: "the deployer cannot be reached" }, { status: 502 }))));
 
 describe("the cron editor", () => {
   it("fills the cron from a preset and says it in words", async () => {

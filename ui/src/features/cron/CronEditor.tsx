@@ -10,8 +10,7 @@ import cronstrue from "cronstrue";
 import "cronstrue/locales/fr";
 import "cronstrue/locales/pt_BR";
 import { useMemo } from "react";
-import { ApiError } from "../../api/client";
-import { previewSchedule } from "../../api/extras";
+import { ApiError, call, deployerApi } from "../../api/client";
 import { useI18n, type Key } from "../../i18n";
 import { allTimeZones, formatTime, useTimeZone } from "../../time";
 
@@ -79,11 +78,16 @@ export function CronEditor({
   const server = useQuery({
     queryKey: ["schedule-preview", debounced.cron, debounced.timeZone],
     enabled: debounced.cron.trim().length > 0,
-    queryFn: ({ signal }) => previewSchedule(debounced.cron.trim(), debounced.timeZone, 5, signal),
+    queryFn: async ({ signal }) => {
+      const query = { cron: debounced.cron.trim(), timeZone: debounced.timeZone || undefined, count: 5 };
+      const answer = await call("GET /api/schedules/preview", deployerApi.GET("/api/schedules/preview", { params: { query }, signal }));
+      return answer.times;
+    },
     retry: false,
     staleTime: 10_000,
   });
-  const serverError = server.error instanceof ApiError ? server.error : null;
+  // A 400 is the deployer refusing the schedule; any other failure means it cannot answer now.
+  const serverError = server.error instanceof ApiError && server.error.status === 400 ? server.error : null;
   const serverTimes = server.data ?? null;
   const words = describe(value.cron, language);
   const shownError = cronError ?? (serverError && serverError.field !== "timeZone" ? serverError.message : undefined) ?? (serverTimes === null && local.error ? local.error : undefined);

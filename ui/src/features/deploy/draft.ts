@@ -34,6 +34,7 @@ export interface Draft {
   args: string;
   env: EnvDraft[];
   workingDir: string;
+  runAsUser: string;
   cpuRequest: string;
   memoryRequest: string;
   cpuLimit: string;
@@ -45,7 +46,6 @@ export interface Draft {
   startingDeadlineSeconds: string;
   successfulJobsHistoryLimit: string;
   failedJobsHistoryLimit: string;
-  suspend: boolean;
   mounts: MountDraft[];
   backoffLimit: string;
   activeDeadlineSeconds: string;
@@ -62,6 +62,7 @@ export function emptyDraft(): Draft {
     args: "",
     env: [],
     workingDir: "",
+    runAsUser: "",
     cpuRequest: "",
     memoryRequest: "",
     cpuLimit: "",
@@ -73,7 +74,6 @@ export function emptyDraft(): Draft {
     startingDeadlineSeconds: "",
     successfulJobsHistoryLimit: "",
     failedJobsHistoryLimit: "",
-    suspend: false,
     mounts: [],
     backoffLimit: "",
     activeDeadlineSeconds: "",
@@ -123,6 +123,7 @@ export function toSpec(draft: Draft): Spec {
         e.kind === "secret" ? { name: e.name.trim(), secret: { name: e.secretName.trim(), key: e.secretKey.trim() } } : { name: e.name.trim(), value: e.value },
       ),
       workingDir: optional(draft.workingDir),
+      runAsUser: optionalInt(draft.runAsUser),
       resources: requests || limits ? { requests, limits } : null,
     },
     schedule: draft.scheduled
@@ -133,7 +134,6 @@ export function toSpec(draft: Draft): Spec {
           startingDeadlineSeconds: optionalInt(draft.startingDeadlineSeconds),
           successfulJobsHistoryLimit: optionalInt(draft.successfulJobsHistoryLimit),
           failedJobsHistoryLimit: optionalInt(draft.failedJobsHistoryLimit),
-          suspend: draft.suspend,
         }
       : null,
     mounts: draft.mounts.map((m) => ({
@@ -168,6 +168,7 @@ export function fromSpec(spec: Spec): Draft {
       e.secret ? { ...emptyEnv(), name: e.name, kind: "secret", secretName: e.secret.name, secretKey: e.secret.key } : { ...emptyEnv(), name: e.name, value: e.value ?? "" },
     ),
     workingDir: runner.workingDir ?? "",
+    runAsUser: text(runner.runAsUser),
     cpuRequest: runner.resources?.requests?.cpu ?? "",
     memoryRequest: runner.resources?.requests?.memory ?? "",
     cpuLimit: runner.resources?.limits?.cpu ?? "",
@@ -179,7 +180,6 @@ export function fromSpec(spec: Spec): Draft {
     startingDeadlineSeconds: text(spec.schedule?.startingDeadlineSeconds),
     successfulJobsHistoryLimit: text(spec.schedule?.successfulJobsHistoryLimit),
     failedJobsHistoryLimit: text(spec.schedule?.failedJobsHistoryLimit),
-    suspend: spec.schedule?.suspend ?? false,
     // Kept credentials come back as the Secret holding them: the password is never shown again.
     mounts: (spec.mounts ?? []).map((m) => ({
       ...emptyMount(),
@@ -244,4 +244,19 @@ export function problemsByField(problems: { field: string; message: string }[], 
     else elsewhere.push(problem);
   }
   return { byField, elsewhere };
+}
+
+/** The value at a problem's field (`runner.env[0].name`) of a spec; the whole spec for "". */
+export function valueAt(spec: unknown, field: string): unknown {
+  let value = spec;
+  for (const step of field.split(/[.[\]]+/).filter(Boolean)) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string, unknown>)[step];
+  }
+  return value;
+}
+
+/** Whether two specs hold the same value at a field (a problem found there still applies). */
+export function sameAt(a: unknown, b: unknown, field: string): boolean {
+  return JSON.stringify(valueAt(a, field)) === JSON.stringify(valueAt(b, field));
 }

@@ -3,10 +3,6 @@
 import Anser from "anser";
 import { memo, type ReactNode } from "react";
 
-export function stripAnsi(line: string): string {
-  return line.includes("\x1b") ? Anser.ansiToText(line) : line;
-}
-
 /** A pattern as the server reads it (a regular expression), or the plain text when it is none. */
 export function matcher(pattern: string): RegExp | null {
   if (!pattern) return null;

@@ -6,17 +6,19 @@ import { QueryBuilderMantine } from "@react-querybuilder/mantine";
 import { useEffect, useMemo, useState } from "react";
 import { QueryBuilder, type Field } from "react-querybuilder";
 import "react-querybuilder/dist/query-builder.css";
-import type { Selector } from "../../api/extras";
+import type { History } from "../../api/client";
 import { useT } from "../../i18n";
-import { builderToRsql, LIST_OPERATORS, OPERATORS, parseRsql, RsqlSyntaxError, toBuilder, type RuleGroup } from "./rsql";
+import { builderToRsql, LIST_OPERATORS, NULL_OPERATORS, OPERATORS, parseRsql, RsqlSyntaxError, toBuilder, type RuleGroup } from "./rsql";
 
 const EMPTY: RuleGroup = { combinator: "and", rules: [] };
+
+type Selector = History["SelectorInfo"];
 
 function fieldsOf(selectors: Selector[], used: RuleGroup): Field[] {
   const fields: Field[] = selectors.map((s) => ({
     name: s.name,
     label: s.name,
-    operators: OPERATORS.filter((op) => s.operators.includes(op)).map((op) => ({ name: op, value: op, label: op })),
+    operators: OPERATORS.filter((op) => s.operators.includes(op)).map((op) => ({ name: op, value: op, label: op, ...(NULL_OPERATORS.has(op) ? { arity: "unary" as const } : {}) })),
     ...(s.values && s.values.length > 0 ? { values: s.values.map((v) => ({ name: v, value: v, label: v })) } : {}),
   }));
   // A selector the list does not have (typed in the text) still shows in the builder.

@@ -33,6 +33,19 @@ describe("RSQL and the builder", () => {
     expect(builderToRsql(toBuilder(parseRsql(builderToRsql(query))))).toBe(builderToRsql(query));
   });
 
+  it("keeps the words and / or and the operators without a value, as the history takes them", () => {
+    for (const text of ['jobOwner=="admin" and priority=gt=2', "exitStatus==KILLED or (paramValue=isnull=;priority==1)", "submissionMachines=notnull="]) {
+      expect(builderToRsql(toBuilder(parseRsql(text)))).toBe(text);
+    }
+    const group = toBuilder(parseRsql("paramValue=isnull= and jobOwner==adm*"));
+    expect(group.rules.map((r) => [(r as Rule).field, (r as Rule).operator, (r as Rule).value])).toEqual([
+      ["paramValue", "=isnull=", ""],
+      ["jobOwner", "==", "adm*"],
+    ]);
+    // A word inside a quoted value is the value's.
+    expect(toBuilder(parseRsql('description=="this and that"')).rules).toHaveLength(1);
+  });
+
   it("says where a query is wrong, counting from 1 as the service does", () => {
     const where = (text: string) => {
       try {

@@ -3,8 +3,10 @@
 // written back is the same text, character for character, until the user changes it.
 import type { RuleGroupType, RuleType } from "react-querybuilder";
 
-export const OPERATORS = ["==", "!=", "=gt=", "=ge=", "=lt=", "=le=", "=in=", "=out="] as const;
+export const OPERATORS = ["==", "!=", "=gt=", "=ge=", "=lt=", "=le=", "=in=", "=out=", "=isnull=", "=notnull="] as const;
 export const LIST_OPERATORS = new Set(["=in=", "=out="]);
+/** Operators that take no value: `paramValue=isnull=`. */
+export const NULL_OPERATORS = new Set(["=isnull=", "=notnull="]);
 
 export type Quote = '"' | "'" | "";
 
@@ -20,6 +22,8 @@ export interface Comparison {
 export interface Group {
   kind: "group";
   combinator: "and" | "or";
+  /** Written with the words ` and ` / ` or ` rather than `;` / `,`. */
+  words?: boolean;
   children: Node[];
   parens: number;
 }
@@ -61,22 +65,40 @@ class Parser {
     return this.text[this.at];
   }
 
+  /** `;` or ` and ` (`,` or ` or `) next: consumed, and whether it was the word; else null. */
+  private separator(symbol: ";" | ",", word: "and" | "or"): { words: boolean } | null {
+    const before = this.at;
+    this.space();
+    if (this.text[this.at] === symbol) {
+      this.at++;
+      return { words: false };
+    }
+    if (this.at > before && this.text.startsWith(word, this.at) && /\s/.test(this.text[this.at + word.length] ?? "")) {
+      this.at += word.length;
+      return { words: true };
+    }
+    this.at = before;
+    return null;
+  }
+
   private or(): Node {
     const children = [this.and()];
-    while (this.peek() === ",") {
-      this.at++;
+    let words = false;
+    for (let next = this.separator(",", "or"); next; next = this.separator(",", "or")) {
+      words ||= next.words;
       children.push(this.and());
     }
-    return children.length === 1 ? children[0]! : { kind: "group", combinator: "or", children, parens: 0 };
+    return children.length === 1 ? children[0]! : { kind: "group", combinator: "or", words, children, parens: 0 };
   }
 
   private and(): Node {
     const children = [this.primary()];
-    while (this.peek() === ";") {
-      this.at++;
+    let words = false;
+    for (let next = this.separator(";", "and"); next; next = this.separator(";", "and")) {
+      words ||= next.words;
       children.push(this.primary());
     }
-    return children.length === 1 ? children[0]! : { kind: "group", combinator: "and", children, parens: 0 };
+    return children.length === 1 ? children[0]! : { kind: "group", combinator: "and", words, children, parens: 0 };
   }
 
   private primary(): Node {
@@ -97,8 +119,9 @@ class Parser {
     const selector = this.text.slice(start, this.at);
     if (!selector) this.fail(this.at >= this.text.length ? "expected a selector, but the query ends here" : "expected a selector");
     const operator = OPERATORS.find((op) => this.text.startsWith(op, this.at));
-    if (!operator) this.fail("expected an operator (==, !=, =gt=, =ge=, =lt=, =le=, =in=, =out=)");
+    if (!operator) this.fail("expected an operator (==, !=, =gt=, =ge=, =lt=, =le=, =in=, =out=, =isnull=, =notnull=)");
     this.at += operator.length;
+    if (NULL_OPERATORS.has(operator)) return { kind: "comparison", selector, operator, values: [], quote: "", parens: 0 };
     if (this.peek() === "(") {
       this.at++;
       const values: string[] = [];
@@ -156,10 +179,15 @@ const wrap = (text: string, parens: number) => "(".repeat(parens) + text + ")".r
 
 export function formatRsql(node: Node, parent?: "and" | "or"): string {
   if (node.kind === "comparison") {
-    const values = LIST_OPERATORS.has(node.operator) ? `(${node.values.map((v) => formatValue(v, node.quote)).join(",")})` : formatValue(node.values[0] ?? "", node.quote);
+    const values = NULL_OPERATORS.has(node.operator)
+      ? ""
+      : LIST_OPERATORS.has(node.operator)
+        ? `(${node.values.map((v) => formatValue(v, node.quote)).join(",")})`
+        : formatValue(node.values[0] ?? "", node.quote);
     return wrap(`${node.selector}${node.operator}${values}`, node.parens);
   }
-  const inner = node.children.map((child) => formatRsql(child, node.combinator)).join(node.combinator === "and" ? ";" : ",");
+  const separator = node.words ? ` ${node.combinator} ` : node.combinator === "and" ? ";" : ",";
+  const inner = node.children.map((child) => formatRsql(child, node.combinator)).join(separator);
   // An OR inside an AND needs parentheses; anything else keeps those it was written with.
   const needed = parent === "and" && node.combinator === "or" && node.children.length > 1 ? 1 : 0;
   return wrap(inner, Math.max(node.parens, needed));
@@ -167,13 +195,14 @@ export function formatRsql(node: Node, parent?: "and" | "or"): string {
 
 /** A rule of the builder, with what the text said about it. */
 export type Rule = RuleType & { quote?: Quote; parens?: number };
-export type RuleGroup = RuleGroupType<Rule> & { parens?: number };
+export type RuleGroup = RuleGroupType<Rule> & { parens?: number; words?: boolean };
 
 export function toBuilder(node: Node): RuleGroup {
   if (node.kind === "comparison") return { combinator: "and", rules: [toRule(node)], parens: 0 };
   return {
     combinator: node.combinator,
     parens: node.parens,
+    words: node.words,
     rules: node.children.map((child) => (child.kind === "comparison" ? toRule(child) : toBuilder(child))),
   };
 }
@@ -204,13 +233,13 @@ export function fromBuilder(group: RuleGroup): Node | null {
     }
     const rule = item as Rule;
     const raw = String(rule.value ?? "");
-    if (!rule.field || raw === "") continue;
-    const values = LIST_OPERATORS.has(rule.operator) ? raw.split(",").map((v) => v.trim()) : [raw];
+    if (!rule.field || (raw === "" && !NULL_OPERATORS.has(rule.operator))) continue;
+    const values = NULL_OPERATORS.has(rule.operator) ? [] : LIST_OPERATORS.has(rule.operator) ? raw.split(",").map((v) => v.trim()) : [raw];
     children.push({ kind: "comparison", selector: rule.field, operator: rule.operator, values, quote: rule.quote ?? (undefined as unknown as Quote), parens: rule.parens ?? 0 });
   }
   if (children.length === 0) return null;
   if (children.length === 1 && !group.parens) return children[0]!;
-  return { kind: "group", combinator: group.combinator === "or" ? "or" : "and", children, parens: group.parens ?? 0 };
+  return { kind: "group", combinator: group.combinator === "or" ? "or" : "and", words: group.words, children, parens: group.parens ?? 0 };
 }
 
 export function builderToRsql(group: RuleGroup): string {
