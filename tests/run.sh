@@ -49,6 +49,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "checking the workspace: the common crate's dependencies, cargo deny, the RSQL parser's fuzz target"
 tests/workspace_checks.sh
 python3 tests/docs_check.py  # the docs' paths, function names, links and settings tables against the code
+python3 tests/routes_check.py  # every service's routes against its OpenAPI document
 
 say "checking the web UI: its API types against openapi/, types, lint (jsx-a11y), component tests"
 (cd ui && npm run --silent api:check && npx tsc -b && npx eslint . && npx vitest run)
