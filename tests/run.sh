@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs every check and test of the workspace against real servers: formatting and lints, the dev
-# command end to end, then the test suite against the machine's Postgres (tests create their own
-# databases) and an Apache Kafka broker started here for the run. Installs what is missing
-# (cargo-nextest, Kafka's jars, diesel_cli, Debian packages (slapd for the LDAP tests, chromium for
-# the web UI's browser tests), the web UI's npm packages, Airflow and the Kubernetes schemas in Python
-# virtualenvs) and cleans up after itself, test databases
-# included. Arguments go to
-# `cargo nextest run`.
+# Runs every check and test of the repository against real servers started here for the run: the
+# machine's Postgres (tests create their own databases), an Apache Kafka broker, a Kubernetes control
+# plane (etcd, kube-apiserver, controller-manager, scheduler, kwok's nodes) and, in the tests that need
+# them, slapd and Debian's chromium. In order: formatting and lints; the workspace's checks (the
+# common crate's dependencies, cargo deny, the RSQL fuzz target, the docs and the routes against the
+# code); the web UI's types, lint and component tests; the dev command end to end (schemathesis on
+# every service, the UI in chromium); the images and the Helm chart; then the test suite. Installs
+# what is missing (cargo-nextest, Kafka's jars, the control plane built with Go, diesel_cli, Debian
+# packages, the UI's npm packages, Airflow and the Kubernetes schemas in Python virtualenvs), caches
+# it under ~/.cache/job-orchestrator, and cleans up after itself, test databases included.
+# Arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=deploy/local/stack.sh
