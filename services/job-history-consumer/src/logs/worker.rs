@@ -98,13 +98,11 @@ impl LogWorker {
                 // Polling without an error for a while: whatever failed before has passed (logs
                 // come only when runs end, so no message may come to say so).
                 Err(_) => self.problems.clear(PROBLEM),
+                // librdkafka retries by itself and reports each failed attempt: a pause per report
+                // would let them pile up (see the events' worker).
                 Ok(Err(error)) => {
-                    tracing::warn!(%error, "cannot receive logs from the broker; retrying");
+                    tracing::warn!(%error, "cannot receive logs from the broker; librdkafka retries");
                     self.problems.set(PROBLEM, FAILING);
-                    tokio::select! {
-                        _ = stop.cancelled() => return None,
-                        _ = tokio::time::sleep(self.max_backoff) => {}
-                    }
                 }
             }
         };

@@ -1,6 +1,7 @@
 //! job-history-consumer against the real broker of the test stack and the real Postgres.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "in a test, a broken expectation is a failure")]
 
+mod broker_away;
 mod decode;
 mod events;
 mod fold;
