@@ -3,6 +3,7 @@
 
 mod broker;
 mod deployed_runs;
+mod fault;
 mod gateway;
 mod history;
 mod logs;
