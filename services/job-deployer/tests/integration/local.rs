@@ -460,3 +460,109 @@ async fn a_local_run_gets_only_its_own_environment() {
     server.stop().await;
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// The runs of `name`, newest first.
+async fn runs_of(server: &TestServer, name: &str) -> Vec<Value> {
+    server.get(&format!("/v1/deployments/{name}/runs")).await.json().await.unwrap()
+}
+
+/// The moment of a run's field as milliseconds (`None` while absent).
+fn millis(run: &Value, field: &str) -> Option<i64> {
+    run[field].as_str().map(|at| chrono::DateTime::parse_from_rfc3339(at).unwrap().timestamp_millis())
+}
+
+/// The local runtime honours a schedule's concurrency policy as the CronJob controller does
+/// (Forbid: a time is skipped while a run goes on; Allow: runs overlap; Replace: the running one is
+/// stopped for the new one) and keeps only the newest finished runs within the history limits.
+#[tokio::test]
+async fn a_schedule_follows_its_concurrency_policy_and_history_limits() {
+    let work = std::env::temp_dir().join(format!("job-deployer-policy-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work).unwrap();
+    let archive = zip_archive(&work, &[("hello/run.sh", SCRIPT)]);
+    let checksum = sha256(&archive, &work);
+    let url = nexus(vec![("/hello-1.0.zip", archive)]);
+    let env = service_kit::testing::test_env([
+        ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
+        ("JOB_DEPLOYER_RUNTIME", "local"),
+        ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").to_str().unwrap()),
+        ("KAFKA_BROKERS", &brokers()),
+        ("JOB_EVENTS_TOPIC", &format!("job-events-{}", uuid::Uuid::new_v4().simple())),
+    ]);
+    let server = start(&job_deployer::Settings::from_env(&env).unwrap()).await;
+    // Every two seconds; a run of `pause` seconds.
+    let deploy = async |name: &str, schedule: Value, pause: &str| {
+        let mut schedule = schedule;
+        schedule["cron"] = json!("*/2 * * * * *");
+        let spec = json!({
+            "name": name,
+            "resource": {
+                "repository": "apps", "group": "org", "name": "hello", "version": "1.0", "path": "org/hello-1.0.zip",
+                "downloadUrl": format!("{url}/hello-1.0.zip"), "checksum": {"algorithm": "sha256", "value": checksum}
+            },
+            "runner": {"image": "busybox", "command": ["sh", "$(JOB_RESOURCE_DIR)/hello/run.sh"],
+                "env": [{"name": "PAUSE", "value": pause}]},
+            "schedule": schedule,
+            "backoffLimit": 0
+        });
+        let created = server.client.post(server.url("/v1/deployments")).json(&spec).send().await.unwrap();
+        assert_eq!(created.status(), 201, "{name}: {}", created.text().await.unwrap());
+    };
+    deploy("forbid", json!({"concurrencyPolicy": "Forbid"}), "5").await;
+    deploy("allow", json!({"concurrencyPolicy": "Allow"}), "5").await;
+    deploy("replace", json!({"concurrencyPolicy": "Replace"}), "5").await;
+    deploy("limits", json!({"successfulJobsHistoryLimit": 2}), "0").await;
+
+    // Watched for 13 s: the most runs seen running at once, per deployment, and every run of `limits`.
+    let mut most_running: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut limits_seen = std::collections::BTreeSet::new();
+    let watched_until = tokio::time::Instant::now() + Duration::from_secs(13);
+    while tokio::time::Instant::now() < watched_until {
+        for name in ["forbid", "allow", "replace"] {
+            let running = runs_of(&server, name).await.iter().filter(|run| run["state"] == "Running").count();
+            let most = most_running.entry(name).or_default();
+            *most = (*most).max(running);
+        }
+        for run in runs_of(&server, "limits").await {
+            limits_seen.insert(run["name"].as_str().unwrap().to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(most_running["forbid"], 1, "Forbid: never two runs at once");
+    assert!(most_running["allow"] >= 2, "Allow: runs of 5 s every 2 s overlap: {most_running:?}");
+    assert_eq!(most_running["replace"], 1, "Replace: the new run replaces the running one");
+
+    // Forbid skipped the times that came while a run went on: no run started before the previous ended.
+    let forbid = runs_of(&server, "forbid").await;
+    assert!(forbid.len() >= 2, "{forbid:#?}");
+    let mut spans: Vec<(i64, i64)> = forbid
+        .iter()
+        .map(|run| (millis(run, "startedAt").unwrap(), millis(run, "finishedAt").unwrap_or(i64::MAX)))
+        .collect();
+    spans.sort_unstable();
+    assert!(spans.windows(2).all(|pair| pair[0].1 <= pair[1].0), "Forbid's runs overlap: {forbid:#?}");
+
+    // Replace stopped runs before their 5 s: they failed, saying why.
+    let replace = runs_of(&server, "replace").await;
+    let replaced: Vec<&Value> = replace.iter().filter(|run| run["state"] == "Failed").collect();
+    assert!(!replaced.is_empty(), "{replace:#?}");
+    for run in &replaced {
+        let lasted = millis(run, "finishedAt").unwrap() - millis(run, "startedAt").unwrap();
+        assert!(lasted < 4_500, "stopped before its end: {run}");
+        assert_eq!(run["failureReason"], "stopped: the run was deleted or replaced", "{run}");
+    }
+
+    // The history limit: of the many runs of `limits`, the two newest finished ones are kept.
+    let kept = runs_of(&server, "limits").await;
+    let finished: Vec<&str> =
+        kept.iter().filter(|run| run["state"] == "Succeeded").map(|run| run["name"].as_str().unwrap()).collect();
+    assert!(limits_seen.len() >= 5, "runs every 2 s for 13 s: {limits_seen:?}");
+    assert!(finished.len() <= 2, "successfulJobsHistoryLimit 2: {kept:#?}");
+    // Names end with the scheduled time's seconds: the newest sort last. One newer may still run.
+    let newest: Vec<&str> = limits_seen.iter().rev().take(3).map(String::as_str).collect();
+    assert!(
+        finished.iter().all(|name| newest.contains(name)),
+        "the newest runs are the ones kept: kept {finished:?} of {limits_seen:?}"
+    );
+    server.stop().await;
+    std::fs::remove_dir_all(&work).unwrap();
+}
