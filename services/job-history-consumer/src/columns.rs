@@ -10,42 +10,117 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::pg::Pg;
-use diesel::query_builder::BoxedSqlQuery;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, Bool, Float8, Int4, Int8, Jsonb, Nullable, Text, Timestamptz};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use history_store::rows::{JobRow, StatusRow};
 
-/// The columns of `jobs`, in the order of [`JobRow`], with the array type each is sent as.
-const JOB_COLUMNS: [(&str, &str); 27] = [
-    ("job_id", "text[]"),
-    ("group_id", "text[]"),
-    ("project_id", "text[]"),
-    ("job_owner", "text[]"),
-    ("automatically_machine_selection", "bool[]"),
-    ("submission_machines", "jsonb[]"),
-    ("number_of_processes", "int8[]"),
-    ("number_of_processes_by_machine", "int8[]"),
-    ("submission_time", "timestamptz[]"),
-    ("description", "text[]"),
-    ("priority", "int8[]"),
-    ("multiple_execution", "bool[]"),
-    ("job_type", "text[]"),
-    ("number_of_attempts", "int8[]"),
-    ("execution_machine", "text[]"),
-    ("end_time", "timestamptz[]"),
-    ("exit_code", "int8[]"),
-    ("guilty_node_id", "text[]"),
-    ("exit_status", "text[]"),
-    ("cpu_time", "float8[]"),
-    ("wallclock_time", "int8[]"),
-    ("ram_memory", "float8[]"),
-    ("flow_id", "text[]"),
-    ("flow_version", "text[]"),
-    ("flow_name", "text[]"),
-    ("last_modified_time", "timestamptz[]"),
-    ("is_deleted", "bool[]"),
-];
+/// Defines, from one list of `column: SqlType` (each column a field of [`JobRow`], with
+/// `=> conversion` when the field is not bound as it is), the column names [`JOB_COLUMNS`], how each
+/// travels ([`JOB_COLUMN_TYPES`]) and [`bind_jobs`], which binds them: one list, one order.
+macro_rules! job_columns {
+    ($(#[$doc:meta])* $($column:ident: $sql_type:ty $(=> $convert:expr)?),+ $(,)?) => {
+        $(#[$doc])*
+        pub const JOB_COLUMNS: &[&str] = &[$(stringify!($column)),+];
+
+        /// How each of [`JOB_COLUMNS`] travels, in their order.
+        const JOB_COLUMN_TYPES: &[Travel] = &[$(<$sql_type as Sent>::TRAVEL),+];
+
+        /// Binds one array per column of [`JOB_COLUMNS`], in their order.
+        fn bind_jobs<'a>(query: BoxedSqlQuery<'a, Pg, SqlQuery>, rows: &[&JobRow]) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+            query $(.bind::<Array<$sql_type>, _>(
+                rows.iter().map(|row| job_columns!(@value row, $column $(, $convert)?)).collect::<Vec<_>>()
+            ))+
+        }
+    };
+    (@value $row:ident, $column:ident) => { Clone::clone(&$row.$column) };
+    (@value $row:ident, $column:ident, $convert:expr) => { $convert($row) };
+}
+
+job_columns! {
+    /// The columns of `jobs` the consumer writes, all of them (a test compares this list with the
+    /// table's columns in Postgres): the statements' column lists, their arrays' types and the binds
+    /// all come from this one list, so their orders cannot differ.
+    ///
+    /// # Adding a job attribute
+    /// 1. `crates/common`: the attribute in `Job` (src/job.rs, as the history serves it), in
+    ///    `JobAttributes` (src/event.rs, as an event carries it) and in the event's JSON Schema
+    ///    (contracts/job-event.v1.schema.json); its contract in `docs/contracts/job-events.md`.
+    /// 2. `crates/history-store`: a new migration adding the column and its `(column, job_id)` index,
+    ///    `schema.rs` as `diesel print-schema` makes it (a test compares it with the database), and
+    ///    the field in `JobRow` (src/rows.rs) with `into_job` and `from_job`.
+    /// 3. Here: the column and its SQL type.
+    /// 4. The fold: one `set` in `Attributes::apply` (src/fold.rs), under the attribute's name in
+    ///    events.
+    /// 5. job-history: its selector in `SELECTORS` (services/job-history/src/query/selectors.rs; a test
+    ///    there checks that every job-level selector is a column of `jobs`, of its type), then the
+    ///    OpenAPI document (`UPDATE_OPENAPI=1 cargo nextest run -p job-history -E 'test(openapi)'`)
+    ///    and the UI's types from it (`cd ui && npm run api`).
+    /// 6. The producers that know it: the job-deployer's events (services/job-deployer/src/events/).
+    job_id: Text,
+    group_id: Nullable<Text>,
+    project_id: Nullable<Text>,
+    job_owner: Nullable<Text>,
+    automatically_machine_selection: Nullable<Bool>,
+    submission_machines: Nullable<Jsonb> => machines,
+    number_of_processes: Nullable<Int8>,
+    number_of_processes_by_machine: Nullable<Int8>,
+    submission_time: Nullable<Timestamptz>,
+    description: Nullable<Text>,
+    priority: Nullable<Int8>,
+    multiple_execution: Nullable<Bool>,
+    job_type: Nullable<Text>,
+    number_of_attempts: Nullable<Int8>,
+    execution_machine: Nullable<Text>,
+    end_time: Nullable<Timestamptz>,
+    exit_code: Nullable<Int8>,
+    guilty_node_id: Nullable<Text>,
+    exit_status: Nullable<Text>,
+    cpu_time: Nullable<Float8>,
+    wallclock_time: Nullable<Int8>,
+    ram_memory: Nullable<Float8>,
+    flow_id: Nullable<Text>,
+    flow_version: Nullable<Text>,
+    flow_name: Nullable<Text>,
+    last_modified_time: Nullable<Timestamptz>,
+    is_deleted: Bool,
+}
+
+/// The submission machines as a JSON array (see above).
+fn machines(row: &JobRow) -> Option<serde_json::Value> {
+    row.submission_machines.as_ref().map(|m| m.iter().flatten().cloned().collect::<Vec<String>>().into())
+}
+
+/// How a column's values travel: the array type they are bound as, and their value in the
+/// statement's `SELECT` from the unnested field `r.<column>`.
+struct Travel {
+    array: &'static str,
+    value: fn(&str) -> String,
+}
+
+/// How values of an SQL type travel.
+trait Sent {
+    const TRAVEL: Travel;
+}
+
+macro_rules! sent_as_they_are {
+    ($($sql_type:ty => $array:literal),+) => {
+        $(impl Sent for $sql_type {
+            const TRAVEL: Travel = Travel { array: $array, value: str::to_owned };
+        })+
+    };
+}
+sent_as_they_are!(Text => "text[]", Bool => "bool[]", Int8 => "int8[]", Float8 => "float8[]", Timestamptz => "timestamptz[]");
+
+/// A list of text, sent as a JSON array: `text[]` in the statement.
+impl Sent for Jsonb {
+    const TRAVEL: Travel = Travel { array: "jsonb[]", value: text_array };
+}
+
+impl<T: Sent> Sent for Nullable<T> {
+    const TRAVEL: Travel = T::TRAVEL;
+}
 
 /// A JSON array of strings (or null) as `text[]`, in order.
 fn text_array(expression: &str) -> String {
@@ -57,23 +132,16 @@ fn text_array(expression: &str) -> String {
 
 /// `INSERT INTO jobs ... SELECT ... FROM unnest(...)`, without its conflict clause.
 static INSERT_JOBS: LazyLock<String> = LazyLock::new(|| {
-    let names: Vec<&str> = JOB_COLUMNS.iter().map(|(name, _)| *name).collect();
-    let values: Vec<String> = names
-        .iter()
-        .map(
-            |name| {
-                if *name == "submission_machines" { text_array("r.submission_machines") } else { format!("r.{name}") }
-            },
-        )
-        .collect();
+    let columns = || JOB_COLUMNS.iter().zip(JOB_COLUMN_TYPES);
+    let values: Vec<String> = columns().map(|(name, travel)| (travel.value)(&format!("r.{name}"))).collect();
     let arrays: Vec<String> =
-        JOB_COLUMNS.iter().enumerate().map(|(i, (_, kind))| format!("${}::{kind}", i + 1)).collect();
+        columns().enumerate().map(|(i, (_, travel))| format!("${}::{}", i + 1, travel.array)).collect();
     format!(
         "INSERT INTO jobs ({}) SELECT {} FROM unnest({}) AS r({})",
-        names.join(", "),
+        JOB_COLUMNS.join(", "),
         values.join(", "),
         arrays.join(", "),
-        names.join(", ")
+        JOB_COLUMNS.join(", ")
     )
 });
 
@@ -81,7 +149,8 @@ static INSERT_NEW_JOBS: LazyLock<String> =
     LazyLock::new(|| format!("{} ON CONFLICT DO NOTHING RETURNING job_id", *INSERT_JOBS));
 
 static UPDATE_JOBS: LazyLock<String> = LazyLock::new(|| {
-    let set: Vec<String> = JOB_COLUMNS.iter().skip(1).map(|(name, _)| format!("{name} = excluded.{name}")).collect();
+    let set: Vec<String> =
+        JOB_COLUMNS.iter().filter(|name| **name != "job_id").map(|name| format!("{name} = excluded.{name}")).collect();
     format!("{} ON CONFLICT (job_id) DO UPDATE SET {}", *INSERT_JOBS, set.join(", "))
 });
 
@@ -108,46 +177,6 @@ pub async fn update_jobs(connection: &mut AsyncPgConnection, rows: &[&JobRow]) -
         bind_jobs(sql_query(UPDATE_JOBS.as_str()).into_boxed(), rows).execute(connection).await?;
     }
     Ok(())
-}
-
-fn bind_jobs<'a>(
-    query: BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>,
-    rows: &[&JobRow],
-) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
-    fn column<T>(rows: &[&JobRow], field: impl Fn(&JobRow) -> T) -> Vec<T> {
-        rows.iter().map(|row| field(row)).collect()
-    }
-    let machines = |row: &JobRow| -> Option<serde_json::Value> {
-        row.submission_machines.as_ref().map(|m| m.iter().flatten().cloned().collect::<Vec<String>>().into())
-    };
-    query
-        .bind::<Array<Text>, _>(column(rows, |r| r.job_id.clone()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.group_id.clone()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.project_id.clone()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.job_owner.clone()))
-        .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.automatically_machine_selection))
-        .bind::<Array<Nullable<Jsonb>>, _>(column(rows, machines))
-        .bind::<Array<Nullable<Int8>>, _>(column(rows, |r| r.number_of_processes))
-        .bind::<Array<Nullable<Int8>>, _>(column(rows, |r| r.number_of_processes_by_machine))
-        .bind::<Array<Nullable<Timestamptz>>, _>(column(rows, |r| r.submission_time))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.description.clone()))
-        .bind::<Array<Nullable<Int8>>, _>(column(rows, |r| r.priority))
-        .bind::<Array<Nullable<Bool>>, _>(column(rows, |r| r.multiple_execution))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.job_type.clone()))
-        .bind::<Array<Nullable<Int8>>, _>(column(rows, |r| r.number_of_attempts))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.execution_machine.clone()))
-        .bind::<Array<Nullable<Timestamptz>>, _>(column(rows, |r| r.end_time))
-        .bind::<Array<Nullable<Int8>>, _>(column(rows, |r| r.exit_code))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.guilty_node_id.clone()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.exit_status.clone()))
-        .bind::<Array<Nullable<Float8>>, _>(column(rows, |r| r.cpu_time))
-        .bind::<Array<Nullable<Int8>>, _>(column(rows, |r| r.wallclock_time))
-        .bind::<Array<Nullable<Float8>>, _>(column(rows, |r| r.ram_memory))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.flow_id.clone()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.flow_version.clone()))
-        .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.flow_name.clone()))
-        .bind::<Array<Nullable<Timestamptz>>, _>(column(rows, |r| r.last_modified_time))
-        .bind::<Array<Bool>, _>(column(rows, |r| r.is_deleted))
 }
 
 /// Records which events set each job's attributes; `upsert` where a record may exist.
@@ -199,7 +228,7 @@ pub struct NewAlgorithm<'a> {
     pub algorithm_name: Option<&'a str>,
 }
 
-#[derive(QueryableByName)]
+#[derive(Debug, QueryableByName)]
 pub struct InsertedAlgorithm {
     #[diesel(sql_type = Int8)]
     pub id: i64,

@@ -1,10 +1,10 @@
 //! Folds job events from Kafka into the job history in Postgres, as `contracts/job-events.md` says:
 //! [`decode`] reads a message (or refuses it), [`fold`] merges a job's events whatever their order,
-//! [`store`] applies a batch in one transaction (its inserts in `columns`), [`worker`] runs the loop around them, [`kafka`]
+//! [`store`] applies a batch in one transaction (its inserts in [`columns`]), [`worker`] runs the loop around them, [`kafka`]
 //! holds the consumer and the dead-letter producer. Runs' logs have a loop of their own beside it
 //! ([`logs`]).
 
-mod columns;
+pub mod columns;
 pub mod decode;
 pub mod fold;
 pub mod kafka;

@@ -6,6 +6,7 @@ mod decode;
 mod events;
 mod fold;
 mod logs;
+mod model;
 mod proxy;
 mod stack;
 mod store;

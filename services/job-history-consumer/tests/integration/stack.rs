@@ -172,14 +172,6 @@ pub async fn history_of(database: &TestDatabase) -> Vec<Job> {
     jobs
 }
 
-/// The history that applying `events` in one go, in order, gives: what any delivery must end in.
-pub async fn expected_history(events: &[JobEvent]) -> Vec<Job> {
-    let database = TestDatabase::create().await;
-    let mut connection = database.connect().await;
-    job_history_consumer::store::apply(&mut connection, events).await.unwrap();
-    history_of(&database).await
-}
-
 /// Waits up to `timeout` for `condition`, checking every 100 ms.
 pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut condition: F)
 where

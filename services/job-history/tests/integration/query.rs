@@ -1,4 +1,5 @@
 //! The SQL that queries become: values bound, correlation as one EXISTS, list values on their index.
+use common::rsql::value::ValueType;
 use job_history::query::{Bind, Sql, condition};
 
 fn sql(query: &str) -> Sql {
@@ -42,4 +43,55 @@ fn exact_list_values_use_the_array_index() {
     let built = sql("paramValue=in=(3,1)");
     assert!(built.text.contains("p.\"value\" && $1::text[]"), "{}", built.text);
     assert_eq!(built.binds[0], Bind::Texts(vec!["3".into(), "1".into()]));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Column {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    data_type: String,
+}
+
+#[tokio::test]
+async fn every_job_level_selector_is_a_column_of_jobs_of_its_type() {
+    // The consumer's tests check that it writes exactly the columns of `jobs`
+    // (services/job-history-consumer/src/columns.rs, `JOB_COLUMNS`); with this check, whatever a
+    // job-level selector searches is what the consumer wrote.
+    use diesel_async::RunQueryDsl;
+    use job_history::query::selectors::{SELECTORS, Scope};
+
+    let database = history_store::testing::TestDatabase::create().await;
+    let mut connection = database.connect().await;
+    let columns: Vec<Column> = diesel::sql_query(
+        "SELECT column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name = 'jobs'",
+    )
+    .load(&mut connection)
+    .await
+    .unwrap();
+    let selectors: Vec<_> = SELECTORS.iter().filter(|s| s.scope == Scope::Job).collect();
+    assert!(selectors.len() > 20, "the job-level selectors: {}", selectors.len());
+    for selector in selectors {
+        let expected = if selector.list {
+            "ARRAY"
+        } else {
+            match selector.value_type {
+                ValueType::Text | ValueType::ExitStatus => "text",
+                ValueType::Integer => "bigint",
+                ValueType::Decimal => "double precision",
+                ValueType::DateTime => "timestamp with time zone",
+                ValueType::Boolean => "boolean",
+                ValueType::JobStatus => "no job-level column: statuses are job_status_history's",
+            }
+        };
+        let column = columns.iter().find(|c| c.column_name == selector.column);
+        assert_eq!(
+            column.map(|c| c.data_type.as_str()),
+            Some(expected),
+            "the selector {} searches the column {} of jobs",
+            selector.name,
+            selector.column
+        );
+    }
 }
