@@ -127,7 +127,11 @@ def settings_read_by(root, service):
     deploy/helm/tests/test_chart.py's settings_read_by, but HOME only where the service reads it."""
     prefix = service.upper().replace("-", "_") + "_"
     names = {prefix + "LISTEN", prefix + "SHUTDOWN_TIMEOUT_SECS", "LOG_FORMAT", "AUTH_JWKS_URL", "AUTH_JWKS_FILE"}
-    for source in (root / "services" / service / "src").rglob("*.rs"):
+    sources = list((root / "services" / service / "src").rglob("*.rs"))
+    # The brokers' and topics' settings are read in crates/kafka-kit for the services that use it.
+    if "kafka-kit" in (root / "services" / service / "Cargo.toml").read_text():
+        sources += (root / "crates" / "kafka-kit" / "src").rglob("*.rs")
+    for source in sources:
         text = source.read_text()
         if '"HOME"' in text:
             names.add("HOME")

@@ -79,12 +79,21 @@ def env_of(container):
 
 
 @cache
+def sources_of(root, service):
+    """The service's sources and those of crates/kafka-kit when it depends on it (the brokers and
+    topic settings are read there for the producer and the consumer alike)."""
+    sources = list((root / "services" / service / "src").rglob("*.rs"))
+    if "kafka-kit" in (root / "services" / service / "Cargo.toml").read_text():
+        sources += (root / "crates" / "kafka-kit" / "src").rglob("*.rs")
+    return sources
+
+
 def settings_read_by(service):
     """The environment variables a service's code reads: its own prefix's, the shared ones, and
     service-kit's (LOG_FORMAT, AUTH_JWKS_*, <PREFIX>_LISTEN and _SHUTDOWN_TIMEOUT_SECS)."""
     prefix = service.upper().replace("-", "_") + "_"
     names = {prefix + "LISTEN", prefix + "SHUTDOWN_TIMEOUT_SECS", "LOG_FORMAT", "AUTH_JWKS_URL", "AUTH_JWKS_FILE", "HOME"}
-    for source in (ROOT / "services" / service / "src").rglob("*.rs"):
+    for source in sources_of(ROOT, service):
         text = source.read_text()
         for name in re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"', text):
             own = name.startswith(prefix) and not (service == "job-history" and name.startswith("JOB_HISTORY_CONSUMER"))

@@ -13,7 +13,7 @@ mod watch_server;
 
 use std::time::{Duration, Instant};
 
-use job_deployer::events::publisher::{KafkaSettings, publisher};
+use job_deployer::events::publisher::{EventSettings, publisher};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -90,7 +90,8 @@ async fn main() {
         server.apply(Kind::Pod, pod);
     }
     let topic = format!("job-events-bench-{}", uuid::Uuid::new_v4().simple());
-    let settings = KafkaSettings { brokers, topic, partitions: 6, buffer: 100_000 };
+    let kafka = kafka_kit::KafkaSettings { brokers, partitions: 6, replication: 1 };
+    let settings = EventSettings { kafka, topic, buffer: 100_000 };
     let (publisher, delivery) = publisher(&settings, &mut Registry::default()).unwrap();
     let stop = CancellationToken::new();
     let delivering = tokio::spawn(delivery.run(stop.clone()));

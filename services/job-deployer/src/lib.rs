@@ -24,7 +24,7 @@ use utoipa::OpenApi;
 
 pub use error::Error;
 pub use events::logs::{DEFAULT_MAX_BYTES, LogArchiveSettings, LogArchiver};
-pub use events::{KafkaSettings, Publisher};
+pub use events::{EventSettings, Publisher};
 pub use http::ApiDoc;
 pub use kubernetes::{Cluster, Kubernetes};
 pub use local::LocalRuntime;
@@ -67,8 +67,8 @@ pub async fn run_on(settings: Settings, listener: TcpListener, cluster: Cluster)
 
 async fn start(settings: Settings, listener: TcpListener, cluster: Option<Cluster>) -> Result<Running, StartError> {
     let mut service = Service::new(NAME, ApiDoc::openapi());
-    let (publisher, delivery) = events::publisher::publisher(&settings.kafka, service.registry())?;
-    let archiver = LogArchiver::new(&settings.kafka.brokers, settings.logs.clone(), service.registry())?;
+    let (publisher, delivery) = events::publisher::publisher(&settings.events, service.registry())?;
+    let archiver = LogArchiver::new(&settings.events.kafka, settings.logs.clone(), service.registry())?;
     let stop = CancellationToken::new();
     let stop_delivery = CancellationToken::new();
     let delivering = tokio::spawn(delivery.run(stop_delivery.clone()));

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use service_kit::{Env, Positive, ServerSettings, SettingsError};
 
-use crate::events::KafkaSettings;
+use crate::events::EventSettings;
 use crate::events::logs::{DEFAULT_MAX_BYTES, LogArchiveSettings};
 use crate::model::RunnerImage;
 use crate::spec;
@@ -23,10 +23,10 @@ pub struct Settings {
     /// `JOB_DEPLOYER_LOCAL_DIR`: the local runtime's state, runs and logs
     /// (`$HOME/.local/share/job-orchestrator/job-deployer` when absent).
     pub local_dir: PathBuf,
-    /// `KAFKA_BROKERS` (`127.0.0.1:9092`), `JOB_EVENTS_TOPIC` (`job-events`),
-    /// `JOB_EVENTS_TOPIC_PARTITIONS` (6, when the deployer creates the topic),
-    /// `JOB_DEPLOYER_EVENT_BUFFER` (10000 events kept while the broker is away).
-    pub kafka: KafkaSettings,
+    /// The brokers and the creation of a missing topic (kafka_kit: `KAFKA_BROKERS`,
+    /// `JOB_EVENTS_TOPIC_PARTITIONS`, `JOB_EVENTS_TOPIC_REPLICATION`), `JOB_EVENTS_TOPIC`
+    /// (`job-events`), `JOB_DEPLOYER_EVENT_BUFFER` (10000 events kept while the broker is away).
+    pub events: EventSettings,
     /// `JOB_LOGS_TOPIC` (`job-logs`), `JOB_DEPLOYER_LOG_ARCHIVE_MAX_BYTES` (10 MiB): where runs' logs
     /// go, and how much of each container's is kept (its tail).
     pub logs: LogArchiveSettings,
@@ -126,10 +126,9 @@ impl Settings {
                     |home| home.join(".local/share/job-orchestrator/job-deployer"),
                 ),
             },
-            kafka: KafkaSettings {
-                brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:9092".to_owned())?,
+            events: EventSettings {
+                kafka: kafka_kit::KafkaSettings::from_env(env)?,
                 topic: env.get_or("JOB_EVENTS_TOPIC", "job-events".to_owned())?,
-                partitions: env.get_or("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6_i32))?.0,
                 buffer: env.get_or("JOB_DEPLOYER_EVENT_BUFFER", Positive(10_000_usize))?.0,
             },
             logs: LogArchiveSettings {

@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::{ClientContext, DefaultClientContext};
+use kafka_kit::KafkaSettings;
+use rdkafka::Message;
+use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{ConsumerContext, StreamConsumer};
-use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
-use rdkafka::{ClientConfig, Message};
 
 use crate::decode::Rejection;
 use crate::metrics::{Metrics, PartitionLabels};
@@ -59,22 +59,12 @@ impl ClientContext for Context {
 
 impl ConsumerContext for Context {}
 
-/// The client settings every connection shares. librdkafka's warnings and errors go to our logs
-/// (its default level follows the `log` crate's, which nothing here sets up).
-pub fn client_config(brokers: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", brokers).set_log_level(RDKafkaLogLevel::Warning);
-    config
-}
-
-/// The topic of the events and its dead-letter topic, created if missing (with these partitions and
-/// replicas) so that a fresh broker works; existing topics are left as they are.
+/// The topic of the events and its dead-letter topic, created if missing (kafka_kit: with these
+/// partitions and replicas) so that a fresh broker works; existing topics are left as they are.
 #[derive(Debug, Clone)]
 pub struct Topics {
-    pub brokers: String,
+    pub kafka: KafkaSettings,
     pub events: String,
-    pub partitions: i32,
-    pub replication: i32,
 }
 
 impl Topics {
@@ -83,33 +73,20 @@ impl Topics {
     }
 
     pub async fn ensure(&self) -> KafkaResult<()> {
-        let admin: AdminClient<DefaultClientContext> = client_config(&self.brokers).create()?;
-        let dead_letters = self.dead_letters();
-        let topics = [&self.events, &dead_letters]
-            .map(|name| NewTopic::new(name, self.partitions, TopicReplication::Fixed(self.replication)));
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        for result in admin.create_topics(&topics, &options).await? {
-            match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((topic, code)) => {
-                    tracing::warn!(topic, %code, "cannot create the topic");
-                    return Err(KafkaError::AdminOp(code));
-                }
-            }
-        }
-        Ok(())
+        self.kafka.create_missing_topics(&[&self.events, &self.dead_letters()], Duration::from_secs(10)).await
     }
 }
 
 /// A consumer of the group that stores no offset by itself: the worker commits them explicitly,
 /// after the transaction that holds their events (rule 8).
 pub fn consumer(
-    brokers: &str,
+    kafka: &KafkaSettings,
     group: &str,
     session_timeout_ms: i32,
     metrics: Metrics,
 ) -> KafkaResult<Arc<EventConsumer>> {
-    let consumer: EventConsumer = client_config(brokers)
+    let consumer: EventConsumer = kafka
+        .client_config()
         .set("group.id", group)
         .set("session.timeout.ms", session_timeout_ms.to_string())
         .set("enable.auto.commit", "false")
@@ -148,7 +125,9 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 impl DeadLetters {
     pub fn new(topics: &Topics) -> KafkaResult<DeadLetters> {
         // Idempotent: a retried send is written once.
-        let producer: FutureProducer = client_config(&topics.brokers)
+        let producer: FutureProducer = topics
+            .kafka
+            .client_config()
             .set("enable.idempotence", "true")
             .set("message.timeout.ms", DELIVERY_TIMEOUT.as_millis().to_string())
             .create()?;

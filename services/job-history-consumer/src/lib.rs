@@ -60,10 +60,8 @@ impl Settings {
                 .get_or("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/job_orchestrator_dev".to_owned())?,
             pool_size: env.get_or("JOB_HISTORY_CONSUMER_DB_POOL_SIZE", PoolSize(2))?.0,
             topics: Topics {
-                brokers: env.get_or("KAFKA_BROKERS", "127.0.0.1:9092".to_owned())?,
+                kafka: kafka_kit::KafkaSettings::from_env(env)?,
                 events: env.get_or("JOB_EVENTS_TOPIC", "job-events".to_owned())?,
-                partitions: env.get_or::<Positive<i32>>("JOB_EVENTS_TOPIC_PARTITIONS", Positive(6))?.0,
-                replication: env.get_or::<Positive<i32>>("JOB_EVENTS_TOPIC_REPLICATION", Positive(1))?.0,
             },
             group: env.get_or("JOB_HISTORY_CONSUMER_GROUP", NAME.to_owned())?,
             session_timeout_ms: env
@@ -141,7 +139,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
     let metrics = metrics::Metrics::register(service.registry());
     let pool = history_store::pool(&settings.database_url, settings.pool_size)?;
     let consumer =
-        kafka::consumer(&settings.topics.brokers, &settings.group, settings.session_timeout_ms, metrics.clone())?;
+        kafka::consumer(&settings.topics.kafka, &settings.group, settings.session_timeout_ms, metrics.clone())?;
     let dead_letters = kafka::DeadLetters::new(&settings.topics)?;
     let logs = logs::Logs::new(&settings, service.registry(), metrics.clone(), problems.clone())?;
     let service = service.readiness(readiness(&pool, &consumer, &problems, &settings.topics.events));

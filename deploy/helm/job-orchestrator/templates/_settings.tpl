@@ -143,6 +143,7 @@ Secrets come only from Secrets that exist before the install: by secretKeyRef, o
 {{- include "jo.env" (list "KAFKA_BROKERS" (required "kafka.brokers is required: the Kafka bootstrap brokers, host:port separated by ','" $v.kafka.brokers)) }}
 {{- include "jo.env" (list "JOB_EVENTS_TOPIC" $v.kafka.topic) }}
 {{- include "jo.env" (list "JOB_EVENTS_TOPIC_PARTITIONS" $v.kafka.topicPartitions) }}
+{{- include "jo.env" (list "JOB_EVENTS_TOPIC_REPLICATION" $v.kafka.topicReplication) }}
 {{- include "jo.env" (list "JOB_LOGS_TOPIC" $v.kafka.logsTopic) }}
 {{- end }}
 

@@ -13,9 +13,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::job_log::{Collected, Container, Extent, LogContent, LogMessage, cut};
 use common::time::Instant;
+use kafka_kit::KafkaSettings;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -152,18 +152,17 @@ struct Metrics {
 impl LogArchiver {
     /// The archiver and its metrics, registered.
     pub fn new(
-        brokers: &str,
+        kafka: &KafkaSettings,
         settings: LogArchiveSettings,
         registry: &mut Registry,
     ) -> Result<LogArchiver, KafkaError> {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+        let producer: FutureProducer = kafka
+            .client_config()
             .set("enable.idempotence", "true")
             // Job output compresses about six times; the broker and the network see that much less.
             .set("compression.type", "lz4")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "30000")
-            .set_log_level(RDKafkaLogLevel::Warning)
             .create()?;
         let metrics = Metrics::default();
         registry.register("job_logs_archived", "Container logs the broker took whole", metrics.archived.clone());

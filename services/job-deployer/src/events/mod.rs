@@ -15,7 +15,7 @@ use common::event::{AlgorithmReport, JobAttributes, JobEvent, ParameterReport, P
 use common::job::{ExitStatus, JobStatus};
 use common::time::Instant;
 
-pub use self::publisher::{KafkaSettings, Publisher};
+pub use self::publisher::{EventSettings, Publisher};
 use crate::spec::{WorkloadKind, names};
 
 /// Everything known of one run.

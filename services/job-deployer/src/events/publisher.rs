@@ -13,25 +13,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::event::JobEvent;
+use kafka_kit::KafkaSettings;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use service_kit::NotReady;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Where events go (`KAFKA_BROKERS`, `JOB_EVENTS_TOPIC`), and how many may wait.
+/// Where events go (the brokers and how a missing topic is made, `JOB_EVENTS_TOPIC`), and how many
+/// may wait.
 #[derive(Debug, Clone)]
-pub struct KafkaSettings {
-    pub brokers: String,
+pub struct EventSettings {
+    pub kafka: KafkaSettings,
     pub topic: String,
-    /// Partitions of the topic when the deployer creates it (`JOB_EVENTS_TOPIC_PARTITIONS`).
-    pub partitions: i32,
     /// `JOB_DEPLOYER_EVENT_BUFFER`: events kept while the broker is away.
     pub buffer: usize,
 }
@@ -66,8 +63,7 @@ struct Metrics {
 pub struct Delivery {
     receiver: mpsc::UnboundedReceiver<JobEvent>,
     producer: FutureProducer,
-    admin_config: ClientConfig,
-    settings: KafkaSettings,
+    settings: EventSettings,
     health: Arc<Health>,
 }
 
@@ -84,16 +80,15 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(10);
 const DRAIN: Duration = Duration::from_secs(4);
 
 /// The publisher and its delivery loop, its metrics registered.
-pub fn publisher(settings: &KafkaSettings, registry: &mut Registry) -> Result<(Publisher, Delivery), KafkaError> {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", &settings.brokers)
+pub fn publisher(settings: &EventSettings, registry: &mut Registry) -> Result<(Publisher, Delivery), KafkaError> {
+    let producer: FutureProducer = settings
+        .kafka
+        .client_config()
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         // librdkafka gives up on a message after this; the loop then sends it again.
         .set("message.timeout.ms", "15000")
-        .set_log_level(RDKafkaLogLevel::Warning);
-    let producer: FutureProducer = config.create()?;
+        .create()?;
     let health = Arc::new(Health::default());
     if let Ok(mut last) = health.last_error.lock() {
         *last = Some("not connected to the broker yet".to_owned());
@@ -112,11 +107,9 @@ pub fn publisher(settings: &KafkaSettings, registry: &mut Registry) -> Result<(P
     );
     registry.register("job_events_waiting", "Job events waiting for the broker", metrics.waiting.clone());
     let (sender, receiver) = mpsc::unbounded_channel();
-    let mut admin_config = ClientConfig::new();
-    admin_config.set("bootstrap.servers", &settings.brokers).set_log_level(RDKafkaLogLevel::Warning);
     Ok((
         Publisher { sender, buffer: i64::try_from(settings.buffer).unwrap_or(i64::MAX), health: health.clone() },
-        Delivery { receiver, producer, admin_config, settings: settings.clone(), health },
+        Delivery { receiver, producer, settings: settings.clone(), health },
     ))
 }
 
@@ -306,19 +299,11 @@ impl Delivery {
     }
 
     async fn create_topic(&self) -> Result<(), KafkaError> {
-        let admin: AdminClient<DefaultClientContext> = self.admin_config.create()?;
-        let topic = NewTopic::new(&self.settings.topic, self.settings.partitions, TopicReplication::Fixed(1));
-        let options = AdminOptions::new()
-            .operation_timeout(Some(Duration::from_secs(5)))
-            .request_timeout(Some(Duration::from_secs(5)));
-        for result in admin.create_topics([&topic], &options).await? {
-            match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                // The broker answered but will not create it (no right to, say): deliveries go on
-                // and say for themselves whether the topic exists.
-                Err((topic, code)) => tracing::warn!(%topic, %code, "the broker does not create the topic"),
-            }
+        match self.settings.kafka.create_missing_topics(&[&self.settings.topic], Duration::from_secs(5)).await {
+            // The broker answered but will not create it (no right to, say; logged): deliveries go
+            // on and say for themselves whether the topic exists.
+            Err(KafkaError::AdminOp(_)) => Ok(()),
+            created => created,
         }
-        Ok(())
     }
 }

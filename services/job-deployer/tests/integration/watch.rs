@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use job_deployer::events::publisher::{KafkaSettings, publisher};
+use job_deployer::events::publisher::{EventSettings, publisher};
 use job_deployer::kubernetes::manifests::{self, Context, Workload};
 use prometheus_client::registry::Registry;
 use rdkafka::ClientConfig;
@@ -37,7 +37,8 @@ struct Watching {
 impl Watching {
     fn start(url: &str, topic: &str) -> Watching {
         let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
-        let settings = KafkaSettings { brokers: brokers(), topic: topic.to_owned(), partitions: 3, buffer: 1000 };
+        let kafka = kafka_kit::KafkaSettings { brokers: brokers(), partitions: 3, replication: 1 };
+        let settings = EventSettings { kafka, topic: topic.to_owned(), buffer: 1000 };
         let (publisher, delivery) = publisher(&settings, &mut Registry::default()).unwrap();
         let stop = CancellationToken::new();
         let tasks = vec![

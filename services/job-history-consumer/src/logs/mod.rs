@@ -71,7 +71,7 @@ impl Logs {
         let logs = &settings.logs;
         let topics = Topics { events: logs.topic.clone(), ..settings.topics.clone() };
         let group = format!("{}-logs", settings.group);
-        let consumer = kafka::consumer(&topics.brokers, &group, settings.session_timeout_ms, lag)?;
+        let consumer = kafka::consumer(&topics.kafka, &group, settings.session_timeout_ms, lag)?;
         let pool = history_store::pool(&settings.database_url, POOL_SIZE)?;
         let metrics = metrics::LogMetrics::register(registry);
         Ok(Logs {
