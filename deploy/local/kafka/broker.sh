@@ -40,7 +40,11 @@ PROPERTIES
 java_options=(-XX:TieredStopAtLevel=1 -Xms128m -Xmx512m -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$(realpath "$(dirname "${BASH_SOURCE[0]}")/log4j2.properties")" -cp "$KAFKA_LIBS/*")
 if [ ! -e "$dir/data/meta.properties" ]; then
-    cluster_id=$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')
+    # 16 random bytes in URL-safe base64, as Kafka's own ids; never starting with '-', which the
+    # command line would take for an option (one start in 64 failed so).
+    cluster_id=$(python3 -c 'import base64, os
+while (id := base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")).startswith("-"): pass
+print(id)')
     java "${java_options[@]}" kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$dir/server.properties"
 fi
 exec java "${java_options[@]}" kafka.Kafka "$dir/server.properties"
