@@ -53,11 +53,14 @@ def ignored_by_git(root, paths):
     if not paths:
         return set()
     try:
-        result = subprocess.run(["git", "-C", str(root), "check-ignore", "--stdin"], input="\n".join(paths),
+        # Each also as a folder: a pattern such as `dist/` matches only folders, and a clean checkout
+        # has no `ui/dist` yet for git to see that it is one.
+        asked = [*paths, *(f"{path}/" for path in paths)]
+        result = subprocess.run(["git", "-C", str(root), "check-ignore", "--stdin"], input="\n".join(asked),
                                 capture_output=True, text=True, check=False)
     except OSError:
         return set()
-    return set(result.stdout.split())
+    return {path.rstrip("/") for path in result.stdout.split()}
 
 
 def check_paths_and_names(root, problems):
