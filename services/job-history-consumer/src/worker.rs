@@ -89,8 +89,8 @@ impl Problems {
     }
 }
 
-/// Everything the loop works with.
-pub struct Worker {
+/// The loop over the events topic, and everything it works with.
+pub struct EventLoop {
     pub consumer: Arc<EventConsumer>,
     pub dead_letters: DeadLetters,
     pub pool: DbPool,
@@ -103,13 +103,13 @@ pub struct Worker {
     pub problems: Arc<Problems>,
 }
 
-impl std::fmt::Debug for Worker {
+impl std::fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("topics", &self.topics).field("batch", &self.batch).finish_non_exhaustive()
+        f.debug_struct("EventLoop").field("topics", &self.topics).field("batch", &self.batch).finish_non_exhaustive()
     }
 }
 
-impl Worker {
+impl EventLoop {
     /// Runs until `stop` is cancelled; a batch being applied is finished first, one waiting for a
     /// retry is abandoned (its offsets are not committed, so it is delivered again).
     pub async fn run(self, stop: CancellationToken) -> Result<(), String> {
