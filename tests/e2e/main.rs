@@ -7,3 +7,4 @@ mod fault;
 mod gateway;
 mod history;
 mod logs;
+mod on_kubernetes;
