@@ -31,3 +31,17 @@ export async function login(page: Page, who: { user: string; password: string })
   await page.getByRole("textbox", { name: "Password" }).fill(who.password);
   await page.getByRole("button", { name: "Log in" }).click();
 }
+
+/**
+ * Deletes the deployments an earlier walk of this project left behind (it stopped half-way): their
+ * runs every 20 s would only load the stack. Through the API, as the logged-in user.
+ */
+export async function removeLeftovers(page: Page, prefix: string) {
+  const listed = await page.request.get("/api/deployments?limit=500");
+  expect(listed.status()).toBe(200);
+  const { deployments } = (await listed.json()) as { deployments: { name: string }[] };
+  for (const { name } of deployments.filter((d) => d.name.startsWith(prefix))) {
+    const deleted = await page.request.delete(`/api/deployments/${encodeURIComponent(name)}`);
+    expect([204, 404], `deleting ${name}`).toContain(deleted.status());
+  }
+}

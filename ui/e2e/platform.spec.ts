@@ -3,13 +3,17 @@
 // suspend and resume, run now with an override, find its runs in the history, roll back, delete.
 // Then a viewer, who is offered no change, and whom the API refuses when forced.
 import { expect, test } from "@playwright/test";
-import { accessible, ADMIN, login, shoot, VIEWER, watchConsole } from "./helpers";
+import { accessible, ADMIN, login, removeLeftovers, shoot, VIEWER, watchConsole } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
 test("a data engineer deploys, watches, changes and deletes the sample job", async ({ page }, info) => {
+  // The whole path waits for a scheduled run, a run's log and the history (about 2 minutes on a
+  // busy 2-core machine); every step keeps its own expectation timeout.
+  test.setTimeout(300_000);
   const problems = watchConsole(page);
-  const name = `ui-${info.project.name}-${Date.now().toString(36)}`;
+  const prefix = `ui-${info.project.name}-`;
+  const name = `${prefix}${Date.now().toString(36)}`;
 
   // Login: a deep link goes through the login page and comes back; a wrong password is said so.
   await page.goto("/deployments?sort=name");
@@ -21,6 +25,7 @@ test("a data engineer deploys, watches, changes and deletes the sample job", asy
   await expect(page.getByTestId("login-error")).toContainText("Wrong user name or password");
   await login(page, ADMIN);
   await expect(page).toHaveURL(/\/deployments\?sort=name$/);
+  await removeLeftovers(page, prefix);
 
   // Catalog: the sample job, its versions newest first, a version's files with checksums.
   await page.getByRole("link", { name: "Catalog" }).click();
@@ -58,7 +63,7 @@ test("a data engineer deploys, watches, changes and deletes the sample job", asy
   await expect(cron).toHaveAccessibleDescription(/'every 20 seconds' has 3 fields/);
   await nameInput.fill(name);
   await cron.fill("*/20 * * * * *");
-  await page.getByLabel("Time zone of the schedule").fill("Europe/Paris");
+  await page.getByRole("combobox", { name: "Time zone of the schedule" }).fill("Europe/Paris");
   await page.getByRole("option", { name: "Europe/Paris" }).click();
   await expect(page.getByTestId("cron-words")).toContainText("20 seconds");
   const nextRuns = page.getByTestId("cron-next-runs");
@@ -138,8 +143,12 @@ test("a data engineer deploys, watches, changes and deletes the sample job", asy
   await page.getByRole("button", { name: "Save the change" }).click();
   await expect(page).toHaveURL(new RegExp(`/deployments/${name}$`));
   await page.getByRole("tab", { name: "Revisions" }).click();
-  await page.getByLabel("Compare revision 1").check();
-  await page.getByLabel("Compare revision 2").check();
+  // The ticks live in the URL: a router navigation, done after the click returns, so the boxes are
+  // clicked and then awaited ticked (check() wants the box ticked within the click).
+  for (const revision of [1, 2]) {
+    await page.getByRole("checkbox", { name: `Compare revision ${revision}` }).click();
+    await expect(page.getByRole("checkbox", { name: `Compare revision ${revision}` })).toBeChecked();
+  }
   await expect(page.getByTestId("revision-diff")).toContainText("changed from the browser");
   await accessible(page, "revisions");
   await shoot(page, info, "10-revisions");
@@ -203,6 +212,8 @@ test("the lists stay usable at 390 px and no page is blank when the platform is 
   await expect(page.getByRole("link", { name: "History" })).toBeVisible();
   await shoot(page, info, "12-narrow");
   await page.goto("/history");
+  // Offline once the page is there (its code loaded): then its searches cannot reach the platform.
+  await expect(page.getByRole("heading", { name: "History" })).toBeVisible();
   await context.setOffline(true);
   await page.getByRole("button", { name: "Search", exact: true }).click();
   await page.getByTestId("rsql-text").fill("priority==1");

@@ -123,6 +123,8 @@ export function CronEditor({
           value={value.timeZone || null}
           onChange={(zone) => onChange({ ...value, timeZone: zone ?? "" })}
           searchable
+          // Picking the zone already chosen keeps it (Mantine's default would clear it: UTC).
+          allowDeselect={false}
           error={shownZoneError}
           w={240}
           data-field="schedule.timeZone"

@@ -2,15 +2,22 @@
 // with the server's fields, operators and values, each writing the other: the builder writes the
 // text; the text is read back into the builder when it can be.
 import { Alert, Button, Code, Group, Stack, Text, Textarea } from "@mantine/core";
-import { QueryBuilderMantine } from "@react-querybuilder/mantine";
+import { MantineValueEditor, MantineValueSelector, QueryBuilderMantine, type MantineValueEditorProps } from "@react-querybuilder/mantine";
 import { useEffect, useMemo, useState } from "react";
-import { QueryBuilder, type Field } from "react-querybuilder";
+import { QueryBuilder, type Field, type ValueSelectorProps } from "react-querybuilder";
 import "react-querybuilder/dist/query-builder.css";
 import type { History } from "../../api/client";
 import { useT } from "../../i18n";
 import { builderToRsql, LIST_OPERATORS, NULL_OPERATORS, OPERATORS, parseRsql, RsqlSyntaxError, toBuilder, type RuleGroup } from "./rsql";
 
 const EMPTY: RuleGroup = { combinator: "and", rules: [] };
+
+// The builder's selects and inputs are named by a title only (a tooltip, which screen readers
+// need not read): the same words as their accessible name.
+const LABELLED_CONTROLS = {
+  valueSelector: (props: ValueSelectorProps) => <MantineValueSelector {...props} aria-label={props.title} />,
+  valueEditor: (props: MantineValueEditorProps) => <MantineValueEditor {...props} extraProps={{ ...props.extraProps, "aria-label": props.title }} />,
+};
 
 type Selector = History["SelectorInfo"];
 
@@ -135,7 +142,12 @@ export function RsqlEditor({
                   const written = builderToRsql(next as RuleGroup);
                   setText(written);
                 }}
+                controlElements={LABELLED_CONTROLS}
                 translations={{
+                  combinators: { title: t("history.combinator") },
+                  fields: { title: t("history.field") },
+                  operators: { title: t("history.operator") },
+                  value: { title: t("history.value") },
                   addRule: { label: t("history.addRule"), title: t("history.addRule") },
                   addGroup: { label: t("history.addGroup"), title: t("history.addGroup") },
                   removeRule: { label: "×", title: t("history.remove") },
