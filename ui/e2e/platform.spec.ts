@@ -198,6 +198,9 @@ test("a viewer is offered nothing they may not do, and the API refuses it when f
   const created = await page.request.post("/api/deployments", { data: {} });
   expect(created.status()).toBe(403);
   await page.goto("/history");
+  // The results shown (or their absence said) before anything is checked: a page still loading has
+  // neither its rows nor their buttons yet.
+  await expect(page.getByText(/runs match|No run matches/)).toBeVisible({ timeout: 30_000 });
   await expect(page.getByRole("button", { name: /^Delete / })).toHaveCount(0);
   await accessible(page, "history as a viewer");
   expect(problems).toEqual([]);
