@@ -172,14 +172,12 @@ pub async fn get_logs(
     }
     let offset =
         params.offset.as_deref().filter(|o| !o.is_empty()).map(|o| count("offset", Some(o), 0, locale)).transpose()?;
+    // Checked even without `grep`: a value the document does not allow is refused wherever it is.
+    let regex = flag("regex", params.regex.as_deref(), locale)?.unwrap_or(false);
+    let ignore_case = flag("ignoreCase", params.ignore_case.as_deref(), locale)?.unwrap_or(false);
     let grep = match params.grep.as_deref() {
         None => None,
-        Some(pattern) => Some(matcher(
-            pattern,
-            flag("regex", params.regex.as_deref(), locale)?.unwrap_or(false),
-            flag("ignoreCase", params.ignore_case.as_deref(), locale)?.unwrap_or(false),
-            locale,
-        )?),
+        Some(pattern) => Some(matcher(pattern, regex, ignore_case, locale)?),
     };
     if job_id.contains('\0') {
         return Err(ApiError::NotFound(ErrorBody::new("job_not_found", messages::job_not_found(&job_id, locale))));
