@@ -97,8 +97,10 @@ stack_dir=$(sed -n 's/^  Logs *\(.*\)\/\*\.log$/\1/p' "$log")
 
 kill -INT "$dev"
 stopping=$SECONDS
-for _ in $(seq 1 100); do kill -0 "$dev" 2>/dev/null || break; sleep 0.2; done
-kill -0 "$dev" 2>/dev/null && fail "still running 20 s after Ctrl-C"
+# The dev command gives the services 10 s to stop, then the broker 10 s, before it kills anything
+# (and says so, which fails below): 40 s leaves room for both on two busy cores.
+for _ in $(seq 1 200); do kill -0 "$dev" 2>/dev/null || break; sleep 0.2; done
+kill -0 "$dev" 2>/dev/null && fail "still running 40 s after Ctrl-C"
 wait "$dev" && status=0 || status=$?
 dev=
 [ "$status" -eq 0 ] || fail "the dev command exited with $status after Ctrl-C"
