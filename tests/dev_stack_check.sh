@@ -34,9 +34,14 @@ trap '[ -z "$dev" ] || { kill -TERM "$dev" 2>/dev/null && wait "$dev"; } || true
 mkdir -p "$data/gateway" && cp ui/e2e/users.json "$data/gateway/users.json"
 started=$SECONDS
 # Job control gives the command its own process group, as a terminal would; without it a
-# background command starts with SIGINT ignored and Ctrl-C could not be tested.
+# background command starts with SIGINT ignored and Ctrl-C could not be tested. SIGINT is also set
+# back to its default before the command starts: a check itself started in the background (by a
+# CI runner, or `cmd &` in a script) inherits SIGINT ignored, which no shell can trap again.
 set -m
-DEV_PORT_OFFSET=$offset KAFKA_PORT=$kafka DEV_DATA_DIR=$data deploy/local/dev.sh >"$log" 2>&1 &
+DEV_PORT_OFFSET=$offset KAFKA_PORT=$kafka DEV_DATA_DIR=$data python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' deploy/local/dev.sh >"$log" 2>&1 &
 dev=$!
 set +m
 
