@@ -186,13 +186,13 @@ async fn a_consumer_whose_topics_do_not_exist_yet_makes_them_and_reports_the_bro
 #[tokio::test]
 async fn a_database_outage_commits_nothing_and_the_history_completes_once_it_is_back() {
     let stack = Stack::new(2).await;
-    let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let mut env = stack.env();
-    for (name, value) in &mut env {
-        if name == "DATABASE_URL" {
-            *value = value.replace("127.0.0.1:5432", &proxy.address.to_string());
-        }
-    }
+    // The test stack's Postgres, wherever TEST_POSTGRES_URL put it, reached through the proxy.
+    let url = &mut env.iter_mut().find(|(name, _)| name == "DATABASE_URL").expect("DATABASE_URL").1;
+    let server: String =
+        url.split('@').nth(1).and_then(|rest| rest.split('/').next()).expect("host:port in DATABASE_URL").to_owned();
+    let proxy = Proxy::start(server.parse().expect("an IP address and port")).await;
+    *url = url.replace(&server, &proxy.address.to_string());
     let consumer = start(&env).await;
     let (before, after) = (runs(0..100), runs(100..200));
     stack.publish(&before).await;
