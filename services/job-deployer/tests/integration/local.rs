@@ -18,6 +18,18 @@ async fn start(settings: &job_deployer::Settings) -> TestServer {
     TestServer::start(|listener| job_deployer::run(settings, listener)).await
 }
 
+/// A deployer on the local runtime keeping its state under `work`, publishing to a topic of its own.
+async fn local_deployer(work: &std::path::Path) -> TestServer {
+    let env = service_kit::testing::test_env([
+        ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
+        ("JOB_DEPLOYER_RUNTIME", "local"),
+        ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").to_str().unwrap()),
+        ("KAFKA_BROKERS", &brokers()),
+        ("JOB_EVENTS_TOPIC", &format!("job-events-{}", uuid::Uuid::new_v4().simple())),
+    ]);
+    start(&job_deployer::Settings::from_env(&env).unwrap()).await
+}
+
 async fn runs(server: &TestServer) -> Vec<Value> {
     server.get("/v1/deployments/hello/runs").await.json().await.unwrap()
 }
@@ -419,14 +431,7 @@ async fn a_local_run_gets_only_its_own_environment() {
     let archive = zip_archive(&work, &[("job/run.sh", "env\n")]);
     let checksum = sha256(&archive, &work);
     let url = nexus(vec![("/job-1.zip", archive)]);
-    let env = service_kit::testing::test_env([
-        ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
-        ("JOB_DEPLOYER_RUNTIME", "local"),
-        ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").to_str().unwrap()),
-        ("KAFKA_BROKERS", &brokers()),
-        ("JOB_EVENTS_TOPIC", &format!("job-events-{}", uuid::Uuid::new_v4().simple())),
-    ]);
-    let server = start(&job_deployer::Settings::from_env(&env).unwrap()).await;
+    let server = local_deployer(&work).await;
     let spec = json!({
         "name": "env",
         "resource": {
@@ -481,14 +486,7 @@ async fn a_schedule_follows_its_concurrency_policy_and_history_limits() {
     let archive = zip_archive(&work, &[("hello/run.sh", SCRIPT)]);
     let checksum = sha256(&archive, &work);
     let url = nexus(vec![("/hello-1.0.zip", archive)]);
-    let env = service_kit::testing::test_env([
-        ("JOB_DEPLOYER_LISTEN", "127.0.0.1:0"),
-        ("JOB_DEPLOYER_RUNTIME", "local"),
-        ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").to_str().unwrap()),
-        ("KAFKA_BROKERS", &brokers()),
-        ("JOB_EVENTS_TOPIC", &format!("job-events-{}", uuid::Uuid::new_v4().simple())),
-    ]);
-    let server = start(&job_deployer::Settings::from_env(&env).unwrap()).await;
+    let server = local_deployer(&work).await;
     // Every two seconds; a run of `pause` seconds.
     let deploy = async |name: &str, schedule: Value, pause: &str| {
         let mut schedule = schedule;
