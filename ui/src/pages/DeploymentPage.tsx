@@ -11,7 +11,7 @@ import { call, deployerApi, gatewayApi } from "../api/client";
 import { useCanOperate } from "../auth";
 import { ErrorView, FullPageLoader } from "../components/ErrorView";
 import { ContainerBadge, RunBadge, StateBadge } from "../components/StateBadges";
-import { describe } from "../features/cron/CronEditor";
+import { cronInWords } from "../features/cron/words";
 import { useDeploymentActions } from "../features/deploy/actions";
 import { diffLines } from "../features/deploy/diff";
 import { toYaml } from "../features/deploy/draft";
@@ -113,7 +113,7 @@ export default function DeploymentPage() {
           <Row label={t("deployments.image")}><Code>{d.image}</Code></Row>
           {d.schedule && (
             <Row label={t("deployments.schedule")}>
-              <Code>{d.schedule}</Code> · {describe(d.schedule, language)} · {d.timeZone ?? "UTC"}
+              <Code>{d.schedule}</Code> · {cronInWords(d.schedule, language)} · {d.timeZone ?? "UTC"}
             </Row>
           )}
           <Row label={t("deployments.lastRun")}><Time value={d.lastRun} /></Row>

@@ -12,7 +12,7 @@ import { listAllDeployments, type Deployer } from "../api/client";
 import { useCanOperate } from "../auth";
 import { ErrorView } from "../components/ErrorView";
 import { ContainerBadge, StateBadge } from "../components/StateBadges";
-import { describe } from "../features/cron/CronEditor";
+import { cronInWords } from "../features/cron/words";
 import { useDeploymentActions } from "../features/deploy/actions";
 import { useI18n, type Key } from "../i18n";
 import { Countdown, Time } from "../time";
@@ -133,7 +133,7 @@ export default function DeploymentsPage() {
                 d.schedule ? (
                   <Stack gap={0}>
                     <Text size="sm" ff="monospace">{d.schedule}</Text>
-                    <Text size="xs" c="dimmed">{describe(d.schedule, language) ?? ""} · {d.timeZone ?? "UTC"}</Text>
+                    <Text size="xs" c="dimmed">{cronInWords(d.schedule, language) ?? ""} · {d.timeZone ?? "UTC"}</Text>
                   </Stack>
                 ) : (
                   "—"

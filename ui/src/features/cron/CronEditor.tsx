@@ -6,13 +6,11 @@ import { Alert, Group, Select, Stack, Table, Text, TextInput } from "@mantine/co
 import { useDebouncedValue } from "@mantine/hooks";
 import { useQuery } from "@tanstack/react-query";
 import { Cron } from "croner";
-import cronstrue from "cronstrue";
-import "cronstrue/locales/fr";
-import "cronstrue/locales/pt_BR";
 import { useMemo } from "react";
 import { ApiError, call, deployerApi } from "../../api/client";
 import { useI18n, type Key } from "../../i18n";
 import { allTimeZones, formatTime, useTimeZone } from "../../time";
+import { ALIASES, cronInWords } from "./words";
 
 export const PRESETS: { cron: string; label: Key }[] = [
   { cron: "*/20 * * * * *", label: "cron.preset.every20s" },
@@ -25,16 +23,6 @@ export const PRESETS: { cron: string; label: Key }[] = [
   { cron: "0 4 1 * *", label: "cron.preset.monthly" },
 ];
 
-const ALIASES: Record<string, string> = {
-  "@yearly": "0 0 1 1 *",
-  "@annually": "0 0 1 1 *",
-  "@monthly": "0 0 1 * *",
-  "@weekly": "0 0 * * 0",
-  "@daily": "0 0 * * *",
-  "@midnight": "0 0 * * *",
-  "@hourly": "0 * * * *",
-};
-
 /** The browser's reading of a schedule: the next runs, or why it cannot read it. */
 export function localRuns(cron: string, zone: string, count: number): { times: Date[]; error?: string } {
   const pattern = ALIASES[cron.trim()] ?? cron.trim();
@@ -43,15 +31,6 @@ export function localRuns(cron: string, zone: string, count: number): { times: D
     return { times: job.nextRuns(count) };
   } catch (error) {
     return { times: [], error: error instanceof Error ? error.message.replace(/^CronPattern: /, "") : String(error) };
-  }
-}
-
-export function describe(cron: string, language: string): string | null {
-  const pattern = ALIASES[cron.trim()] ?? cron.trim();
-  try {
-    return cronstrue.toString(pattern, { locale: language.replace("-", "_"), use24HourTimeFormat: true, throwExceptionOnParseError: true });
-  } catch {
-    return null;
   }
 }
 
@@ -89,7 +68,7 @@ export function CronEditor({
   // A 400 is the deployer refusing the schedule; any other failure means it cannot answer now.
   const serverError = server.error instanceof ApiError && server.error.status === 400 ? server.error : null;
   const serverTimes = server.data ?? null;
-  const words = describe(value.cron, language);
+  const words = cronInWords(value.cron, language);
   const shownError = cronError ?? (serverError && serverError.field !== "timeZone" ? serverError.message : undefined) ?? (serverTimes === null && local.error ? local.error : undefined);
   const shownZoneError = zoneError ?? (serverError?.field === "timeZone" ? serverError.message : undefined);
   const times = serverTimes ?? (shownError ? [] : local.times.map((d) => d.toISOString()));
