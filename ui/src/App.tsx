@@ -1,5 +1,5 @@
 import { lazy, Suspense, useState } from "react";
-import { createBrowserRouter, Navigate, Outlet, RouterProvider } from "react-router";
+import { BrowserRouter, Navigate, Outlet, useRoutes } from "react-router";
 import { RequireSession } from "./auth";
 import { ErrorBoundary, ErrorView, FullPageLoader } from "./components/ErrorView";
 import { Shell } from "./components/Shell";
@@ -58,10 +58,17 @@ function NotFound() {
 
 export function App() {
   const [client] = useState(newQueryClient);
-  const [router] = useState(() => createBrowserRouter(routes));
   return (
     <Providers client={client}>
-      <RouterProvider router={router} />
+      <BrowserRouter>
+        <Routed />
+      </BrowserRouter>
     </Providers>
   );
+}
+
+// The declarative router: the pages use no loader or action, and the data router
+// (createBrowserRouter) added 16 KB (gzip) to the first page.
+function Routed() {
+  return useRoutes(routes);
 }
