@@ -7,7 +7,8 @@
 #
 #   ensure_kube        builds the binaries once (cached, keyed by versions and go.mod); sets KUBE_BIN
 #   start_kube DIR     starts everything under DIR/kube on 127.0.0.1; sets KUBE_PIDS and exports
-#                      KUBECONFIG_ADMIN, the admin's kubeconfig (group system:masters)
+#                      KUBECONFIG_ADMIN, the admin's kubeconfig (group system:masters); writes
+#                      DIR/kube/kube-apiserver PORT, which starts one more API server on the same etcd
 #   stop_kube          stops what start_kube started and removes DIR/kube
 #   kube_deployer_namespace NS FILE
 #                      namespace NS with the deployer's RBAC, and FILE a kubeconfig acting as its
@@ -85,22 +86,30 @@ start_kube() {
     KUBE_PIDS+=($!)
     wait_for_port "$etcd_port" etcd "$!" || kube_failed etcd
 
-    # The endpoint reconciler is off: it would publish 127.0.0.1 as the `kubernetes` Service's
-    # endpoint, which the API refuses (loopback), and nothing here runs in a pod anyway.
-    "$KUBE_BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
-        --bind-address 127.0.0.1 --secure-port "$api_port" --advertise-address 127.0.0.1 \
-        --endpoint-reconciler-type none \
-        --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
-        --client-ca-file "$dir/pki/ca.crt" \
-        --authorization-mode Node,RBAC --anonymous-auth=false \
-        --enable-admission-plugins NodeRestriction,OwnerReferencesPermissionEnforcement \
-        --service-account-issuer "$api" --service-account-key-file "$dir/pki/sa.pub" \
-        --service-account-signing-key-file "$dir/pki/sa.key" \
-        --service-cluster-ip-range 10.96.0.0/16 \
-        --kubelet-client-certificate "$dir/pki/apiserver-kubelet-client.crt" \
-        --kubelet-client-key "$dir/pki/apiserver-kubelet-client.key" \
-        --kubelet-certificate-authority "$dir/pki/ca.crt" --kubelet-preferred-address-types InternalIP \
-        --profiling=false >"$dir/logs/kube-apiserver.log" 2>&1 &
+    # The API server's command, as a script that takes the port to serve on: the deployer's tests
+    # start a second API server on the same etcd (as a highly available control plane has two), so
+    # that they can restart one. The endpoint reconciler is off: it would publish 127.0.0.1 as the
+    # `kubernetes` Service's endpoint, which the API refuses (loopback), and nothing here runs in a
+    # pod anyway.
+    cat >"$dir/kube-apiserver" <<SCRIPT
+#!/usr/bin/env bash
+exec "$KUBE_BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \\
+    --bind-address 127.0.0.1 --secure-port "\$1" --advertise-address 127.0.0.1 \\
+    --endpoint-reconciler-type none \\
+    --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \\
+    --client-ca-file "$dir/pki/ca.crt" \\
+    --authorization-mode Node,RBAC --anonymous-auth=false \\
+    --enable-admission-plugins NodeRestriction,OwnerReferencesPermissionEnforcement \\
+    --service-account-issuer "$api" --service-account-key-file "$dir/pki/sa.pub" \\
+    --service-account-signing-key-file "$dir/pki/sa.key" \\
+    --service-cluster-ip-range 10.96.0.0/16 \\
+    --kubelet-client-certificate "$dir/pki/apiserver-kubelet-client.crt" \\
+    --kubelet-client-key "$dir/pki/apiserver-kubelet-client.key" \\
+    --kubelet-certificate-authority "$dir/pki/ca.crt" --kubelet-preferred-address-types InternalIP \\
+    --profiling=false
+SCRIPT
+    chmod 700 "$dir/kube-apiserver"
+    "$dir/kube-apiserver" "$api_port" >"$dir/logs/kube-apiserver.log" 2>&1 &
     KUBE_PIDS+=($!)
     kube_wait_healthy "$api/readyz" kube-apiserver "$!" "$dir/pki"
 

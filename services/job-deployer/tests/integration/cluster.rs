@@ -116,6 +116,13 @@ impl TestNamespace {
         &self.deployer_kubeconfig
     }
 
+    /// The deployer's identity on another API server of the same cluster, at `server`.
+    pub async fn deployer_on(&self, server: &str) -> Client {
+        let mut config = config_from(&self.deployer_kubeconfig).await;
+        config.cluster_url = server.parse().unwrap_or_else(|error| panic!("{server}: {error}"));
+        Client::try_from(config).expect("a Kubernetes client")
+    }
+
     /// An admin's view of this namespace's `K`s.
     pub fn api<K>(&self) -> Api<K>
     where
@@ -166,24 +173,31 @@ pub fn named(name: &str) -> ListParams {
     ListParams::default().fields(&format!("metadata.name={name}"))
 }
 
-/// The control plane's admin, from the kubeconfig `tests/run.sh` names.
-async fn admin_client() -> Client {
-    let path = std::env::var(ADMIN_KUBECONFIG_VARIABLE).unwrap_or_else(|_| {
+/// The admin's kubeconfig that `tests/run.sh` names; the control plane's files are beside it.
+pub fn admin_kubeconfig() -> std::path::PathBuf {
+    std::env::var_os(ADMIN_KUBECONFIG_VARIABLE).map(std::path::PathBuf::from).unwrap_or_else(|| {
         panic!(
             "{ADMIN_KUBECONFIG_VARIABLE} is not set: run the tests through tests/run.sh, which starts the \
              Kubernetes control plane (or start one with deploy/local/stack.sh's start_kube)"
         )
-    });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {path}: {error}"));
+    })
+}
+
+/// The control plane's admin.
+async fn admin_client() -> Client {
+    let path = admin_kubeconfig();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
     client_from(&text).await
 }
 
 async fn client_from(kubeconfig: &str) -> Client {
+    Client::try_from(config_from(kubeconfig).await).expect("a Kubernetes client")
+}
+
+async fn config_from(kubeconfig: &str) -> Config {
     service_kit::tls::install_crypto_provider();
     let kubeconfig = Kubeconfig::from_yaml(kubeconfig).expect("a readable kubeconfig");
-    let config =
-        Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.expect("a usable kubeconfig");
-    Client::try_from(config).expect("a Kubernetes client")
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.expect("a usable kubeconfig")
 }
 
 /// The RBAC file the product ships, relative to the workspace's root.

@@ -564,3 +564,76 @@ async fn a_schedule_follows_its_concurrency_policy_and_history_limits() {
     server.stop().await;
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// A scheduled time that comes while the deployer cannot start a run (here its process is stopped,
+/// as a laptop's closed lid stops it) starts late when the deployer can again, unless the schedule's
+/// starting deadline has passed by then: that time is skipped, and the schedule goes on.
+#[tokio::test]
+async fn a_time_missed_by_more_than_its_starting_deadline_is_skipped() {
+    let work = std::env::temp_dir().join(format!("job-deployer-deadline-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work).unwrap();
+    let archive = zip_archive(&work, &[("hello/run.sh", SCRIPT)]);
+    let checksum = sha256(&archive, &work);
+    let nexus_url = nexus(vec![("/hello-1.0.zip", archive)]);
+    // The deployer as a process, so that it can be stopped (SIGSTOP) and continued (SIGCONT).
+    let (child, url, lines) = crate::shutdown::start(&[
+        ("JOB_DEPLOYER_RUNTIME", "local".to_owned()),
+        ("JOB_DEPLOYER_LOCAL_DIR", work.join("state").display().to_string()),
+    ])
+    .await;
+    let client = crate::shutdown::client();
+    // Every two seconds, runs kept; `strict` may start at most 10 s late (the least the deployer takes).
+    for (name, deadline) in [("strict", json!(10)), ("lenient", Value::Null)] {
+        let spec = json!({
+            "name": name,
+            "resource": {
+                "repository": "apps", "group": "org", "name": "hello", "version": "1.0", "path": "org/hello-1.0.zip",
+                "downloadUrl": format!("{nexus_url}/hello-1.0.zip"), "checksum": {"algorithm": "sha256", "value": checksum}
+            },
+            "runner": {"image": "busybox", "command": ["sh", "$(JOB_RESOURCE_DIR)/hello/run.sh"]},
+            "schedule": {"cron": "*/2 * * * * *", "startingDeadlineSeconds": deadline, "successfulJobsHistoryLimit": 50},
+        });
+        let created = client.post(format!("{url}/v1/deployments")).json(&spec).send().await.unwrap();
+        assert_eq!(created.status(), 201, "{name}: {}", created.text().await.unwrap());
+    }
+    // How late each run started: its start less its scheduled time (the end of its name).
+    // (A new client each time: the stop outlasts the server's keep-alive, which closes a pooled
+    // connection as the process goes on.)
+    let lateness = async |name: &str| -> Vec<i64> {
+        let runs: Vec<Value> = crate::shutdown::client()
+            .get(format!("{url}/v1/deployments/{name}/runs"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        runs.iter()
+            .filter_map(|run| {
+                let due: i64 = run["name"].as_str()?.rsplit('-').next()?.parse().ok()?;
+                Some(millis(run, "startedAt")? - due * 1000)
+            })
+            .collect()
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!lateness("strict").await.is_empty() && !lateness("lenient").await.is_empty(), "both run on time first");
+
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    tokio::time::sleep(Duration::from_secs(14)).await;
+    assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    let before = lateness("strict").await.len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    let strict = lateness("strict").await;
+    let lenient = lateness("lenient").await;
+    assert!(lenient.iter().any(|late| *late >= 12_000), "lenient: the missed time ran late: {lenient:?} ms");
+    assert!(strict.iter().all(|late| *late < 10_000), "strict: no run started 10 s late: {strict:?} ms");
+    assert!(strict.len() > before, "strict: the schedule goes on after the skipped time: {strict:?}");
+    let skipped = lines.lock().unwrap().iter().any(|line| {
+        line.contains("could not start within its starting deadline") && line.contains("\"deployment\":\"strict\"")
+    });
+    assert!(skipped, "the skipped time is logged: {:#?}", lines.lock().unwrap());
+    crate::shutdown::stop(child, &lines).await;
+    std::fs::remove_dir_all(&work).unwrap();
+}

@@ -20,6 +20,7 @@ mod shutdown;
 mod tools;
 mod validation;
 mod watch;
+mod watch_on_kubernetes;
 mod watch_server;
 
 service_kit::conformance_tests! {

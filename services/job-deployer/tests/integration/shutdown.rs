@@ -16,7 +16,7 @@ use crate::fetch::{nexus, sha256, zip_archive};
 use crate::watch::brokers;
 
 /// The deployer binary with `env`, its log lines collected, and its address once it listens.
-async fn start(env: &[(&str, String)]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+pub async fn start(env: &[(&str, String)]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
     let (keys, jwks) = TestKeys::env();
     let mut child = Command::new(env!("CARGO_BIN_EXE_job-deployer"))
         .env("JOB_DEPLOYER_LISTEN", "127.0.0.1:0")
@@ -57,7 +57,7 @@ async fn start(env: &[(&str, String)]) -> (Child, String, Arc<Mutex<Vec<String>>
 }
 
 /// Stops it with SIGTERM: it exits 0 and logged no error.
-async fn stop(mut child: Child, lines: &Mutex<Vec<String>>) {
+pub async fn stop(mut child: Child, lines: &Mutex<Vec<String>>) {
     let pid = child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.expect("it stops").unwrap();
@@ -69,7 +69,7 @@ async fn stop(mut child: Child, lines: &Mutex<Vec<String>>) {
     assert!(lines.iter().any(|line| line.contains("\"stopped\"")), "{lines:#?}");
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     service_kit::testing::client_with_token(&TestKeys::token("jane", &[Role::Operator]))
 }
 

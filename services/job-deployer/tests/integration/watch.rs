@@ -28,15 +28,21 @@ pub fn brokers() -> String {
 }
 
 /// A watcher and its publisher, as the deployer runs them.
-struct Watching {
+pub struct Watching {
     stop: CancellationToken,
     publisher: job_deployer::Publisher,
     tasks: Vec<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
 impl Watching {
+    /// Watching the stand-in at `url`.
     fn start(url: &str, topic: &str) -> Watching {
         let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+        Watching::on(client, "jobs", topic)
+    }
+
+    /// Watching `namespace` with `client`, publishing to `topic`.
+    pub fn on(client: kube::Client, namespace: &str, topic: &str) -> Watching {
         let kafka = kafka_kit::KafkaSettings { brokers: brokers(), partitions: 3, replication: 1 };
         let settings = EventSettings { kafka, topic: topic.to_owned(), buffer: 1000 };
         let (publisher, delivery) = publisher(&settings, &mut Registry::default()).unwrap();
@@ -45,7 +51,7 @@ impl Watching {
             tokio::spawn(delivery.run(stop.clone())),
             tokio::spawn(job_deployer::kubernetes::watcher::watch(
                 client,
-                "jobs".to_owned(),
+                namespace.to_owned(),
                 publisher.clone(),
                 None,
                 Duration::from_secs(60),
@@ -56,7 +62,7 @@ impl Watching {
     }
 
     /// Waits until `count` events were delivered to `topic`.
-    async fn delivered(&self, topic: &str, count: u64) {
+    pub async fn delivered(&self, topic: &str, count: u64) {
         for _ in 0..300 {
             if self.publisher.published() >= count {
                 return;
@@ -67,7 +73,7 @@ impl Watching {
         panic!("{} events delivered, {count} expected: {ids:#?}", self.publisher.published());
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.stop.cancel();
         for task in self.tasks {
             task.await.unwrap().unwrap();
