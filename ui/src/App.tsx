@@ -3,10 +3,10 @@ import { BrowserRouter, Navigate, Outlet, useRoutes } from "react-router";
 import { RequireSession } from "./auth";
 import { ErrorBoundary, ErrorView, FullPageLoader } from "./components/ErrorView";
 import { Shell } from "./components/Shell";
-import { LoginPage } from "./pages/LoginPage";
 import { newQueryClient, Providers } from "./providers";
 
-// Pages load when first opened: the first page (login, then the list) stays small.
+// Pages load when first opened: the first page (the list a login lands on) stays small.
+const LoginPage = lazy(() => import("./pages/LoginPage").then((m) => ({ default: m.LoginPage })));
 const CatalogPage = lazy(() => import("./pages/CatalogPage"));
 const ArtifactPage = lazy(() => import("./pages/ArtifactPage"));
 const DeployPage = lazy(() => import("./pages/DeployPage"));
@@ -27,7 +27,14 @@ function Page() {
 }
 
 export const routes = [
-  { path: "/login", element: <LoginPage /> },
+  {
+    path: "/login",
+    element: (
+      <Suspense fallback={<FullPageLoader />}>
+        <LoginPage />
+      </Suspense>
+    ),
+  },
   {
     element: (
       <RequireSession>
