@@ -1,13 +1,12 @@
 // The catalog (the original tool's repository listing): pick a repository, search it, open a job's
 // versions. Repository, search, filters and page are in the URL.
-import { Anchor, Badge, Button, Group, Select, Stack, TextInput, Title } from "@mantine/core";
-import { useDebouncedCallback } from "@mantine/hooks";
+import { Anchor, Badge, Button, Group, Select, Stack, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { DataTable } from "mantine-datatable";
-import { useEffect, useState } from "react";
 import { Link } from "react-router";
 import { call, catalogApi, ApiError } from "../api/client";
 import { ErrorView } from "../components/ErrorView";
+import { FilterInput } from "../components/FilterInput";
 import { useT } from "../i18n";
 import { Time } from "../time";
 import { useUrlState } from "../url";
@@ -114,25 +113,5 @@ export default function CatalogPage() {
         </Group>
       </Group>
     </Stack>
-  );
-}
-
-/** A text filter that writes the URL a moment after typing stops. */
-export function FilterInput({ label, value, onChange, placeholder, error }: { label: string; value: string; onChange: (value: string) => void; placeholder?: string; error?: string }) {
-  const [text, setText] = useState(value);
-  useEffect(() => setText(value), [value]);
-  const later = useDebouncedCallback(onChange, 350);
-  return (
-    <TextInput
-      label={label}
-      value={text}
-      placeholder={placeholder}
-      error={error}
-      onChange={(event) => {
-        setText(event.currentTarget.value);
-        later(event.currentTarget.value);
-      }}
-      w={200}
-    />
   );
 }

@@ -11,13 +11,13 @@ import { Link, useNavigate } from "react-router";
 import { listAllDeployments, type Deployer } from "../api/client";
 import { useCanOperate } from "../auth";
 import { ErrorView } from "../components/ErrorView";
+import { FilterInput } from "../components/FilterInput";
 import { ContainerBadge, StateBadge } from "../components/StateBadges";
 import { cronInWords } from "../features/cron/words";
 import { useDeploymentActions } from "../features/deploy/actions";
 import { useI18n, type Key } from "../i18n";
 import { Countdown, Time } from "../time";
 import { useUrlState } from "../url";
-import { FilterInput } from "./CatalogPage";
 
 type Summary = Deployer["DeploymentSummary"];
 const SORTABLE = ["name", "deployedAt", "lastRun", "nextRun", "state", "containerState", "owner", "type"] as const;
