@@ -1,9 +1,9 @@
 // The providers every page needs, shared by the app and the component tests.
-import { MantineProvider, Modal, Notification, createTheme, darken, luminance, type CSSVariablesResolver } from "@mantine/core";
+import { MantineProvider, Modal, createTheme, darken, luminance, type CSSVariablesResolver } from "@mantine/core";
 import { ModalsProvider } from "@mantine/modals";
-import { Notifications } from "@mantine/notifications";
+import { useNotifications } from "@mantine/notifications";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { useMemo, type ReactNode } from "react";
+import { lazy, Suspense, useMemo, useRef, type ReactNode } from "react";
 import { ApiError } from "./api/client";
 import { I18nProvider, useT, type Language } from "./i18n";
 import { TimeZoneProvider } from "./time";
@@ -22,7 +22,7 @@ function themeFor(close: string) {
     autoContrast: true,
     luminanceThreshold: 0.179,
     components: {
-      Notification: Notification.extend({ defaultProps: { closeButtonProps: { "aria-label": close } } }),
+      Notification: { defaultProps: { closeButtonProps: { "aria-label": close } } },
       Modal: Modal.extend({ defaultProps: { closeButtonProps: { "aria-label": close } } }),
     },
   });
@@ -93,7 +93,7 @@ export function Providers({
         <QueryClientProvider client={client}>
           <TimeZoneProvider zone={zone}>
             <ModalsProvider>
-              <Notifications position="top-right" />
+              <LazyNotifications />
               {children}
             </ModalsProvider>
           </TimeZoneProvider>
@@ -101,6 +101,20 @@ export function Providers({
       </Themed>
     </I18nProvider>
   );
+}
+
+const NotificationsHost = lazy(() => import("./components/NotificationsHost"));
+
+/** The notifications' host, from the first notification on (they wait in Mantine's store meanwhile). */
+function LazyNotifications() {
+  const { notifications, queue } = useNotifications();
+  const shown = useRef(false);
+  if (notifications.length > 0 || queue.length > 0) shown.current = true;
+  return shown.current ? (
+    <Suspense fallback={null}>
+      <NotificationsHost />
+    </Suspense>
+  ) : null;
 }
 
 function Themed({ children, colorScheme }: { children: ReactNode; colorScheme?: "light" | "dark" }) {

@@ -1,0 +1,6 @@
+// Where notifications show: loaded with the first one (providers.tsx), not with the first page.
+import { Notifications } from "@mantine/notifications";
+
+export default function NotificationsHost() {
+  return <Notifications position="top-right" />;
+}
