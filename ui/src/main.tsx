@@ -6,6 +6,7 @@ import { setNonce } from "get-nonce";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
+import { initialLanguage, loadCatalogue } from "./i18n";
 import { styleNonce } from "./providers";
 
 // The <style> that locks the page's scrolling under a dialog (react-remove-scroll, inside Mantine's
@@ -14,9 +15,14 @@ setNonce(styleNonce());
 
 const root = document.getElementById("root");
 if (root) {
-  createRoot(root).render(
-    <StrictMode>
-      <App />
-    </StrictMode>,
-  );
+  // The first page is drawn in the user's language (its words are loaded first, when not English).
+  void loadCatalogue(initialLanguage())
+    .catch(() => undefined)
+    .then(() =>
+      createRoot(root).render(
+        <StrictMode>
+          <App />
+        </StrictMode>,
+      ),
+    );
 }

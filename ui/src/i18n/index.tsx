@@ -1,10 +1,12 @@
 // The UI's words in English, French and Brazilian Portuguese, from one catalogue
-// (catalogue.ts); the language is the browser's first one we have, until the user picks another.
+// (catalogue.ts, a file per language); the language is the browser's first one we have, until the
+// user picks another. A language's words are loaded before it is shown (main.tsx waits for the
+// first one).
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
-import { catalogue, type Key, type Language, LANGUAGES } from "./catalogue";
+import { catalogue, loadCatalogue, type Key, type Language, LANGUAGES } from "./catalogue";
 
 export type { Key, Language };
-export { LANGUAGES };
+export { LANGUAGES, loadCatalogue };
 
 const STORAGE = "jo.language";
 
@@ -18,7 +20,7 @@ export function browserLanguage(preferences: readonly string[] = navigator.langu
   return "en";
 }
 
-function initialLanguage(): Language {
+export function initialLanguage(): Language {
   const chosen = localStorage.getItem(STORAGE);
   return LANGUAGES.includes(chosen as Language) ? (chosen as Language) : browserLanguage();
 }
@@ -27,7 +29,7 @@ export type Vars = Record<string, string | number>;
 export type Translate = (key: Key, vars?: Vars) => string;
 
 export function translate(language: Language, key: Key, vars?: Vars): string {
-  const text = catalogue[language][key] ?? catalogue.en[key] ?? key;
+  const text = catalogue[language]?.[key] ?? catalogue.en?.[key] ?? key;
   return vars ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole)) : text;
 }
 
@@ -45,8 +47,10 @@ export function I18nProvider({ children, language: fixed }: { children: ReactNod
   const [language, setLanguageState] = useState<Language>(() => fixed ?? initialLanguage());
   const setLanguage = useCallback((next: Language) => {
     localStorage.setItem(STORAGE, next);
-    document.documentElement.lang = next;
-    setLanguageState(next);
+    void loadCatalogue(next).then(() => {
+      document.documentElement.lang = next;
+      setLanguageState(next);
+    });
   }, []);
   const value = useMemo<I18n>(
     () => ({
