@@ -154,8 +154,8 @@ const longTasks = () => {
   new PerformanceObserver((list) => list.getEntries().forEach((e) => window.__longTasks.push({ start: e.startTime, duration: e.duration }))).observe({ type: "longtask", buffered: true });
 };
 /** A fresh page (its own context: no cache), logged in unless told otherwise. */
-async function newPage({ loggedIn = true } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+async function newPage({ loggedIn = true, locale = "en-US" } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, locale });
   if (loggedIn) await context.addCookies([{ name: "bench", value: "1", url: base }]);
   const page = await context.newPage();
   await page.addInitScript(longTasks);
@@ -174,8 +174,8 @@ async function traced(name, first, body) {
 
 // 1. The first page's size: the JS and CSS the browser fetched, until the list is shown and the
 // network has been idle.
-async function fetched(path, ready, loggedIn) {
-  const page = await newPage({ loggedIn });
+async function fetched(path, ready, loggedIn, locale) {
+  const page = await newPage({ loggedIn, locale });
   const files = new Set();
   page.on("response", (response) => {
     const { pathname } = new URL(response.url());
@@ -199,6 +199,8 @@ if (part("size")) {
   const landing = await fetched("/", "tbody tr", true);
   console.log(`bundle (gzip -9): the first page after login (/ → /deployments), as fetched: JS ${kb(landing.js)} + CSS ${kb(landing.css)} = ${kb(landing.total)}; budget ${kb(BUDGET)}: ${landing.total <= BUDGET ? "met" : "OVER"}`);
   for (const part of landing.parts) console.log(`  ${kb(part.gzip).padStart(9)}  ${part.file}`);
+  const french = await fetched("/", "tbody tr", true, "fr-FR");
+  console.log(`bundle (gzip -9): the same in French (its words loaded too): ${kb(french.total)}; budget ${kb(BUDGET)}: ${french.total <= BUDGET ? "met" : "OVER"}`);
   // The same from the build's import graph, as a cross-check: the entry, the route's chunk and
   // their static imports (a difference means a lazy import ran at once).
   const manifest = JSON.parse(await readFile(join(dist, ".vite/manifest.json"), "utf8"));
