@@ -15,7 +15,8 @@ use crate::metrics::HttpMetrics;
 /// The header that carries a request's id from service to service and back.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Paths that probes and scrapers call all day: logged at debug level only.
+/// Paths that probes and scrapers call all day: logged at debug level only, whatever the answer
+/// (what fails behind them logs itself: `health` warns why it is not ready, `metrics` an error).
 const QUIET_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 /// The id of the request being served.
@@ -72,10 +73,12 @@ pub(crate) async fn observe(
     }
     let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
-        if status.is_server_error() {
-            tracing::error!(status = status.as_u16(), elapsed_ms, "request failed");
-        } else if quiet {
+        // A probe's 503 is an answer, not a failure: the health check logs why as a warning (a
+        // service that starts would otherwise log an ERROR per probe until its dependencies come).
+        if quiet {
             tracing::debug!(status = status.as_u16(), elapsed_ms, "request");
+        } else if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), elapsed_ms, "request failed");
         } else {
             tracing::info!(status = status.as_u16(), elapsed_ms, "request");
         }

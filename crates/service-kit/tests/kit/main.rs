@@ -73,6 +73,43 @@ async fn readiness_follows_the_dependencies() {
     assert_eq!(server.get("/readyz").await.status(), 200);
 }
 
+/// What this process logs, for the one test that reads it (each test is a process of its own).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A service waiting for its database answers each probe 503 and logs why as a warning, never as
+/// an error (an operator's alert on ERROR lines would fire at every start).
+#[tokio::test]
+async fn a_probe_while_not_ready_logs_why_as_a_warning_and_no_error() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+    let server = start(Arc::new(AtomicBool::new(false))).await;
+    for _ in 0..3 {
+        assert_eq!(server.get("/readyz").await.status(), 503);
+    }
+    server.stop().await;
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let warnings = log.lines().filter(|line| line.contains(" WARN ") && line.contains("not ready"));
+    assert_eq!(warnings.filter(|line| line.contains("db.internal:5432 refused")).count(), 3, "{log}");
+    assert!(!log.lines().any(|line| line.contains(" ERROR ")), "{log}");
+}
+
 #[tokio::test]
 async fn bad_parameters_are_json_errors_and_routes_are_metric_labels() {
     let server = start(Arc::new(AtomicBool::new(true))).await;
