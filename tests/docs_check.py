@@ -8,7 +8,7 @@
 - every relative link in README.md and docs/ points at a file that exists, and a `#heading` at a heading
   of that page;
 - each docs/services/<service>.md has a "## Settings" table whose variables are exactly those the
-  service's code reads (found as deploy/helm/tests/test_chart.py's settings_read_by finds them).
+  service's code reads (tests/service_settings.py, which the chart's test uses too).
 
 Prints each problem on its own line and exits 1 if there is any. `--root DIR` checks another copy of
 the repository (to show the check failing on a scratch copy)."""
@@ -18,14 +18,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from service_settings import settings_read_by
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ["auth-gateway", "nexus-catalog", "job-deployer", "job-history", "job-history-consumer"]
 # The first segment of a path the check takes as a repository path.
 ROOTS = ("crates/", "services/", "tests/", "deploy/", "docs/", "openapi/", "ui/", ".ci/")
 TOP_FILES = {"README.md", "Cargo.toml", "Cargo.lock", ".gitlab-ci.yml", "deny.toml", "rustfmt.toml", "clippy.toml"}
-# Settings every service shares (as in the chart test): the Kafka and database settings of both
-# sides of the topics; service-kit's own are added for every service below.
-SHARED_SETTINGS = re.compile(r"^(KAFKA_BROKERS|JOB_(EVENTS|LOGS)_[A-Z_]+|DATABASE_URL)$")
 DECLARATION = r"\b(?:fn|struct|enum|trait|type|const|static|mod|union)\s+{name}\b|macro_rules!\s*{name}\b"
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
 REFERENCE = re.compile(r"`([^`\s]+\.[A-Za-z0-9]+)`\s*→\s*((?:`[A-Za-z_][A-Za-z0-9_:]*`(?:,\s*)?)+)")
@@ -122,32 +121,6 @@ def check_links(root, problems):
                     problems.append(f"{where}: the link `{target}` points at no file")
                 elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
                     problems.append(f"{where}: the link `{target}` points at no heading of {linked.name}")
-
-
-def settings_read_by(root, service):
-    """The environment variables a service's code reads: its own prefix's, the shared ones, and
-    service-kit's (LOG_FORMAT, AUTH_JWKS_*, <PREFIX>_LISTEN and _SHUTDOWN_TIMEOUT_SECS). As
-    deploy/helm/tests/test_chart.py's settings_read_by, but HOME only where the service reads it."""
-    prefix = service.upper().replace("-", "_") + "_"
-    names = {prefix + "LISTEN", prefix + "SHUTDOWN_TIMEOUT_SECS", "LOG_FORMAT", "AUTH_JWKS_URL", "AUTH_JWKS_FILE"}
-    sources = list((root / "services" / service / "src").rglob("*.rs"))
-    # The brokers' and topics' settings are read in crates/kafka-kit for the services that use it.
-    if "kafka-kit" in (root / "services" / service / "Cargo.toml").read_text():
-        sources += (root / "crates" / "kafka-kit" / "src").rglob("*.rs")
-    for source in sources:
-        text = source.read_text()
-        if '"HOME"' in text:
-            names.add("HOME")
-        for name in re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"', text):
-            own = name.startswith(prefix) and not (service == "job-history" and name.startswith("JOB_HISTORY_CONSUMER"))
-            if own or SHARED_SETTINGS.match(name):
-                names.add(name)
-        if service == "auth-gateway":
-            # LDAP settings are named by a helper: p("URL") is AUTH_GATEWAY_LDAP_URL.
-            names.update("AUTH_GATEWAY_LDAP_" + n for n in re.findall(r'\bp\("([A-Z_]+)"\)', text))
-            if re.search(r'p\(&format!\("\{\}_GROUPS"', text):
-                names.update(f"AUTH_GATEWAY_LDAP_{role}_GROUPS" for role in ["VIEWER", "OPERATOR", "ADMIN"])
-    return names
 
 
 def settings_documented(page):

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tests"))
+from service_settings import settings_read_by  # noqa: E402 (found through the path above)
 CHART = ROOT / "deploy/helm/job-orchestrator"
 SCENARIOS = sorted(p.name.removesuffix("-values.yaml") for p in (CHART / "ci").glob("*-values.yaml"))
 SERVICES = ["auth-gateway", "nexus-catalog", "job-deployer", "job-history", "job-history-consumer"]
@@ -32,7 +35,6 @@ NOT_FOR_OPERATORS = {
 # Variables the chart sets that no service reads by name: the log filter (tracing-subscriber's
 # RUST_LOG) and the password that DATABASE_URL takes by Kubernetes' $(VAR) expansion.
 SET_FOR_OTHER_READERS = {"RUST_LOG", "DATABASE_PASSWORD"}
-SHARED_SETTINGS = re.compile(r"^(KAFKA_BROKERS|JOB_(EVENTS|LOGS)_[A-Z_]+|DATABASE_URL)$")
 
 
 def helm(*args, check=True):
@@ -76,35 +78,6 @@ def pod_specs(objects):
 
 def env_of(container):
     return {e["name"]: e for e in container.get("env", [])}
-
-
-@cache
-def sources_of(root, service):
-    """The service's sources and those of crates/kafka-kit when it depends on it (the brokers and
-    topic settings are read there for the producer and the consumer alike)."""
-    sources = list((root / "services" / service / "src").rglob("*.rs"))
-    if "kafka-kit" in (root / "services" / service / "Cargo.toml").read_text():
-        sources += (root / "crates" / "kafka-kit" / "src").rglob("*.rs")
-    return sources
-
-
-def settings_read_by(service):
-    """The environment variables a service's code reads: its own prefix's, the shared ones, and
-    service-kit's (LOG_FORMAT, AUTH_JWKS_*, <PREFIX>_LISTEN and _SHUTDOWN_TIMEOUT_SECS)."""
-    prefix = service.upper().replace("-", "_") + "_"
-    names = {prefix + "LISTEN", prefix + "SHUTDOWN_TIMEOUT_SECS", "LOG_FORMAT", "AUTH_JWKS_URL", "AUTH_JWKS_FILE", "HOME"}
-    for source in sources_of(ROOT, service):
-        text = source.read_text()
-        for name in re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"', text):
-            own = name.startswith(prefix) and not (service == "job-history" and name.startswith("JOB_HISTORY_CONSUMER"))
-            if own or SHARED_SETTINGS.match(name):
-                names.add(name)
-        if service == "auth-gateway":
-            # LDAP settings are named by a helper: p("URL") is AUTH_GATEWAY_LDAP_URL.
-            names.update("AUTH_GATEWAY_LDAP_" + n for n in re.findall(r'\bp\("([A-Z_]+)"\)', text))
-            if re.search(r'p\(&format!\("\{\}_GROUPS"', text):
-                names.update(f"AUTH_GATEWAY_LDAP_{role}_GROUPS" for role in ["VIEWER", "OPERATOR", "ADMIN"])
-    return names
 
 
 def default_port(service):
@@ -256,7 +229,7 @@ def test_every_setting_the_services_read_is_set_or_left_out_on_purpose():
         for name, deployment in deployments(render(scenario)).items():
             set_by_chart[name] |= set(env_of(deployment["spec"]["template"]["spec"]["containers"][0]))
     for service in SERVICES:
-        read = settings_read_by(service)
+        read = settings_read_by(ROOT, service)
         unset = sorted(read - set_by_chart[service] - set(NOT_FOR_OPERATORS))
         assert not unset, f"{service} reads {unset}, which no value of the chart sets"
         unknown = sorted(set_by_chart[service] - read - SET_FOR_OTHER_READERS)
