@@ -1,7 +1,7 @@
 // A deployment's logs: any run (the latest by default), its fetch or runner container, its previous
 // attempt; live from the pod, or from the history's archive once the pod is gone.
 import { Anchor, Group, SegmentedControl, Select, Stack, Switch, Title } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo } from "react";
 import { Link, useParams } from "react-router";
 import { call, deployerApi } from "../api/client";
@@ -18,6 +18,7 @@ export default function LogsPage() {
   const { zone } = useTimeZone();
   const { name = "" } = useParams();
   const url = useUrlState();
+  const client = useQueryClient();
   const runs = useQuery({
     queryKey: ["deployments", name, "runs"],
     queryFn: () => call(`GET /api/deployments/${name}/runs`, deployerApi.GET("/api/deployments/{name}/runs", { params: { path: { name } } })),
@@ -30,10 +31,12 @@ export default function LogsPage() {
   const previous = url.get("previous") === "1";
 
   const running = run ? run.state === "Running" || run.state === "Pending" : false;
-  // The pod's log while the deployer has it, else the history's archive.
+  // The pod's log while the deployer has it, else the history's archive; once the runs are known
+  // (whether the run goes on decides whether its log is followed).
+  const known = runs.data !== undefined || runs.isError;
   const sources = useMemo(
-    () => (runName ? [liveSource(name, { run: runName, container, previous }, running), archivedSource(runName, { container, previous })] : []),
-    [name, runName, container, previous, running],
+    () => (runName && known ? [liveSource(name, { run: runName, container, previous }, running), archivedSource(runName, { container, previous })] : []),
+    [name, runName, container, previous, running, known],
   );
 
   return (
@@ -60,7 +63,14 @@ export default function LogsPage() {
         <Switch label={t("logs.previous")} checked={previous} onChange={(e) => url.set({ previous: e.currentTarget.checked ? 1 : null })} />
       </Group>
       {runs.data && sorted.length === 0 ? <ErrorView error={new Error(t("logs.noRuns"))} /> : null}
-      {sources.length > 0 && <LogViewer sources={sources} fileName={`${runName}-${container}${previous ? "-previous" : ""}.log`} />}
+      {sources.length > 0 && (
+        <LogViewer
+          sources={sources}
+          fileName={`${runName}-${container}${previous ? "-previous" : ""}.log`}
+          // The run's end, seen in its log: the header and the run picker say it at once.
+          onRunEnded={() => void client.invalidateQueries({ queryKey: ["deployments", name, "runs"] })}
+        />
+      )}
     </Stack>
   );
 }

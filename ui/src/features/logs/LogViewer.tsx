@@ -27,7 +27,18 @@ const PLACE = 200;
 
 type State = "loading" | "streaming" | "ended" | "error" | "gone" | "waiting";
 
-export function LogViewer({ sources, fileName, height = "calc(100vh - 300px)" }: { sources: LogSource[]; fileName: string; height?: string | number }) {
+export function LogViewer({
+  sources,
+  fileName,
+  height = "calc(100vh - 300px)",
+  onRunEnded,
+}: {
+  sources: LogSource[];
+  fileName: string;
+  height?: string | number;
+  /** A followed run's log came to its end (the run ended): its page reads the run's state again. */
+  onRunEnded?: () => void;
+}) {
   const t = useT();
   const url = useUrlState();
   const wrap = url.get("wrap") === "1";
@@ -36,7 +47,7 @@ export function LogViewer({ sources, fileName, height = "calc(100vh - 300px)" }:
   const search = url.get("grep");
   const matchIndex = url.getNumber("match", 0);
 
-  const { buffer, current: held, append, prepend, extend, number, reset, onAppend } = useLogBuffer();
+  const { buffer, current: held, append, flush, prepend, extend, number, reset, onAppend } = useLogBuffer();
   const virtuoso = useRef<VirtuosoHandle>(null);
   const stream = useRef<AbortController | null>(null);
   const [sourceIndex, setSourceIndex] = useState(0);
@@ -113,7 +124,13 @@ export function LogViewer({ sources, fileName, height = "calc(100vh - 300px)" }:
           });
           setState("streaming");
           await source.follow(TAIL, abort.signal, append);
-          if (!abort.signal.aborted) setState("ended");
+          if (abort.signal.aborted) return;
+          // The last lines shown (and followed to the end) before the log is said to have ended.
+          flush();
+          await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+          if (abort.signal.aborted) return;
+          setState("ended");
+          onRunEnded?.();
         } else {
           const window = await source.tail(TAIL, abort.signal);
           reset({ lines: window.lines, first: window.first, atStart: window.first <= window.start, atEnd: true });
@@ -332,7 +349,7 @@ export function LogViewer({ sources, fileName, height = "calc(100vh - 300px)" }:
             </Text>
           )}
           <Virtuoso
-            key={`${sourceIndex}-${generation}`}
+            key={`${source?.key}-${generation}`}
             ref={virtuoso}
             style={{ height, minHeight: 240 }}
             totalCount={buffer.lines.length}
@@ -342,7 +359,7 @@ export function LogViewer({ sources, fileName, height = "calc(100vh - 300px)" }:
             followOutput={() => (following ? "auto" : false)}
             startReached={() => void loadEarlier()}
             endReached={() => void loadLater()}
-            increaseViewportBy={400}
+            increaseViewportBy={following ? 0 : 400}
             tabIndex={0}
             onWheel={pauseOnWheel}
             onKeyDown={pauseOnKey}

@@ -36,9 +36,23 @@ function marked(text: string, pattern: RegExp | null, key: string): ReactNode {
   return parts;
 }
 
+// Lines read once: a line scrolled out of view and back (or drawn again) is not parsed again.
+type Entries = ReturnType<typeof Anser.ansiToJson>;
+const parsed = new Map<string, Entries>();
+const PARSED_KEPT = 5_000;
+function parse(text: string): Entries {
+  let entries = parsed.get(text);
+  if (!entries) {
+    entries = Anser.ansiToJson(text, { use_classes: true, remove_empty: true });
+    if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+    parsed.set(text, entries);
+  }
+  return entries;
+}
+
 export const AnsiLine = memo(function AnsiLine({ text, pattern }: { text: string; pattern: RegExp | null }) {
   if (!text.includes("\x1b")) return <>{marked(text, pattern, "p")}</>;
-  const entries = Anser.ansiToJson(text, { use_classes: true, remove_empty: true });
+  const entries = parse(text);
   return (
     <>
       {entries.map((entry, index) => {

@@ -77,7 +77,8 @@ export function liveSource(deployment: string, log: { run: string; container: st
   };
   return {
     kind: "live",
-    key: `live ${deployment} ${JSON.stringify(which)} ${running}`,
+    // Not whether it runs: a followed log whose run ends is kept as it is, not read again.
+    key: `live ${deployment} ${JSON.stringify(which)}`,
     running,
     tail: (count, signal) => numbered({ lines: String(Math.min(count, MAX_WINDOW)) }, signal),
     range: (first, count, signal) => numbered({ lines: String(Math.min(count, MAX_WINDOW)), fromLine: String(first) }, signal),
