@@ -1,6 +1,6 @@
 // One display time zone for every time the UI shows (the browser's by default, UTC or any IANA
 // zone when chosen), with the UTC time on hover: the answer to "which zone is this in?".
-import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { createContext, useContext, useMemo, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useI18n } from "./i18n";
 
 const STORAGE = "jo.timeZone";
@@ -46,11 +46,27 @@ export function useTimeZone(): TimeZoneState {
   return value;
 }
 
+// Making an Intl.DateTimeFormat costs far more than using one: one per zone, language and form.
+const formats = new Map<string, Intl.DateTimeFormat>();
+function formatter(zone: string, locale: string, withZone: boolean): Intl.DateTimeFormat {
+  const key = `${zone} ${locale} ${withZone}`;
+  let format = formats.get(key);
+  if (!format) {
+    format = makeFormatter(zone, locale, withZone);
+    formats.set(key, format);
+  }
+  return format;
+}
+
 /** `2026-12-06 09:14:05` in the zone, with its abbreviation when asked. */
 export function formatTime(value: string | number | Date, zone: string, locale: string, withZone = false): string {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  const format = new Intl.DateTimeFormat(locale === "en" ? "en-CA" : locale, {
+  return formatter(zone, locale, withZone).format(date).replace(",", "");
+}
+
+function makeFormatter(zone: string, locale: string, withZone: boolean): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat(locale === "en" ? "en-CA" : locale, {
     timeZone: zone,
     year: "numeric",
     month: "2-digit",
@@ -61,7 +77,6 @@ export function formatTime(value: string | number | Date, zone: string, locale: 
     hourCycle: "h23",
     ...(withZone ? { timeZoneName: "short" } : {}),
   });
-  return format.format(date).replace(",", "");
 }
 
 export function utcTooltip(value: string | number | Date): string {
@@ -94,15 +109,38 @@ export function Time({ value, withZone }: { value?: string | number | Date | nul
   );
 }
 
+// One clock for every countdown on the page (a list has one per row): it ticks each second while
+// one is shown.
+let clock = Date.now();
+let ticking: number | null = null;
+const watchers = new Set<() => void>();
+function watchClock(watcher: () => void): () => void {
+  watchers.add(watcher);
+  if (ticking === null) {
+    clock = Date.now();
+    ticking = window.setInterval(() => {
+      clock = Date.now();
+      watchers.forEach((w) => w());
+    }, 1000);
+  }
+  return () => {
+    watchers.delete(watcher);
+    if (watchers.size === 0 && ticking !== null) {
+      window.clearInterval(ticking);
+      ticking = null;
+    }
+  };
+}
+
+/** Now, to the second, from the page's one clock. */
+export function useNow(): number {
+  return useSyncExternalStore(watchClock, () => clock);
+}
+
 /** Seconds until a time, counting down every second ("in 12 s"); "due" once passed. */
 export function Countdown({ to }: { to?: string | null }) {
   const { t } = useI18n();
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!to) return;
-    const timer = window.setInterval(() => setNow(Date.now()), 1000);
-    return () => window.clearInterval(timer);
-  }, [to]);
+  const now = useNow();
   if (!to) return null;
   const left = (new Date(to).getTime() - now) / 1000;
   return <span>{left > 0 ? t("time.in", { duration: formatDuration(left) }) : t("time.due")}</span>;
