@@ -182,15 +182,12 @@ function RowActions({ deployment: d, canOperate, actions }: { deployment: Summar
   const [used, setUsed] = useState(false);
   const [opened, setOpened] = useState(false);
   const label = t("deployments.actionsOf", { name: d.name });
+  const firstOpen = () => {
+    setUsed(true);
+    setOpened(true);
+  };
   const button = (
-    <ActionIcon variant="subtle" aria-label={label} title={label} aria-haspopup="menu" onClick={
-        used
-          ? undefined
-          : () => {
-              setUsed(true);
-              setOpened(true);
-            }
-      }>
+    <ActionIcon variant="subtle" aria-label={label} title={label} aria-haspopup="menu" onClick={used ? undefined : firstOpen}>
       <IconDots size={16} />
     </ActionIcon>
   );
