@@ -56,6 +56,33 @@ async fn every_page_of_the_app_is_index_html_with_a_fresh_nonce_that_its_policy_
     assert_eq!(nonces.len(), 6, "each page load has its own nonce");
 }
 
+/// The app's files go compressed to a browser that takes gzip, whole once read back.
+#[tokio::test]
+async fn files_go_gzipped_to_a_browser_that_takes_it() {
+    let (server, dir) = with_ui().await;
+    let script: String = (0..2000).map(|i| format!("export const line{i} = 'the platform';\n")).collect();
+    std::fs::write(dir.path().join("ui/assets/app-9c8d7e.js"), &script).unwrap();
+    for (path, raw) in [("/assets/app-9c8d7e.js", script.as_str()), ("/deployments", INDEX)] {
+        let answer = client().get(server.url(path)).header(header::ACCEPT_ENCODING, "gzip").send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+        assert_eq!(answer.headers()[header::CONTENT_ENCODING], "gzip", "{path}");
+        assert!(answer.headers()[header::VARY].to_str().unwrap().contains("accept-encoding"), "{path}");
+        let compressed = answer.bytes().await.unwrap();
+        let mut read = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut read).unwrap();
+        if path.starts_with("/assets/") {
+            assert_eq!(read, raw);
+            assert!(compressed.len() * 10 < raw.len(), "{} bytes of {}", compressed.len(), raw.len());
+        } else {
+            assert!(read.starts_with("<html>"), "{read}");
+        }
+    }
+    // Without gzip, as it is.
+    let plain = client().get(server.url("/assets/app-9c8d7e.js")).send().await.unwrap();
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(plain.text().await.unwrap(), script);
+}
+
 #[tokio::test]
 async fn hashed_assets_are_immutable_and_other_files_are_checked_again() {
     let (server, _dir) = with_ui().await;
