@@ -2,8 +2,9 @@
 //! [`decode`] reads a message (or refuses it), [`fold`] merges a job's events whatever their order,
 //! [`store`] applies a batch in one transaction (its inserts in [`columns`]), [`worker`] runs the loop around them, [`kafka`]
 //! holds the consumer and the dead-letter producer. Runs' logs have a loop of their own beside it
-//! ([`logs`]).
+//! ([`logs`]); both take the same steps with a batch ([`batch`]).
 
+pub mod batch;
 pub mod columns;
 pub mod decode;
 pub mod fold;
@@ -23,7 +24,7 @@ use service_kit::{NotReady, Readiness, Running, Service, Worker};
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
-use crate::worker::Problems;
+use crate::batch::{Problems, Steps};
 
 pub use settings::Settings;
 
@@ -74,16 +75,22 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, S
     let logs = logs::Logs::new(&settings, service.registry(), metrics.clone(), problems.clone())?;
     let service = service.readiness(readiness(&pool, &consumer, &problems, &settings.topics.events));
 
-    let event_loop = worker::EventLoop {
+    let steps = Steps {
         consumer,
         dead_letters,
         pool,
+        problems,
+        max_backoff: settings.batch.max_backoff,
+        retries: metrics.retries.clone(),
+        dead_lettered: metrics.dead_lettered.clone(),
+    };
+    let event_loop = worker::EventLoop {
+        steps,
         database_url: settings.database_url.clone(),
         topics: settings.topics.clone(),
         batch: settings.batch,
         lanes: settings.pool_size,
         metrics,
-        problems,
     };
     let stop = CancellationToken::new();
     let task = logs.run_beside(event_loop.run(stop.clone()), stop.clone());

@@ -68,8 +68,4 @@ impl Metrics {
         registry.register("retries", "Attempts that failed and were retried, by dependency", metrics.retries.clone());
         metrics
     }
-
-    pub fn retried(&self, dependency: &str) {
-        self.retries.get_or_create(&DependencyLabel { dependency: dependency.to_owned() }).inc();
-    }
 }

@@ -1,27 +1,23 @@
 //! The consumer's loop: take a batch of messages, send the bad ones to the dead-letter topic, fold
 //! the good ones into Postgres (in a transaction per lane, see [`lanes`]), then commit the batch's
-//! offsets (rule 8). A
-//! failure of the broker or the database is retried with a capped backoff, committing nothing, with
-//! `/readyz` saying so; a stop request is honoured between attempts.
+//! offsets (rule 8). A failure of the broker or the database is retried with a capped backoff,
+//! committing nothing, with `/readyz` saying so; a stop request is honoured between attempts (the
+//! steps in [`crate::batch`], which the logs' loop takes too).
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::event::JobEvent;
-use diesel_async::{AsyncConnection, RunQueryDsl};
-use history_store::DbPool;
-use rdkafka::consumer::{CommitMode, Consumer as _};
+use rdkafka::Message;
+use rdkafka::consumer::Consumer as _;
 use rdkafka::message::OwnedMessage;
-use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use crate::batch::Steps;
 use crate::decode::{Rejection, decode};
-use crate::kafka::{self, DeadLetters, EventConsumer};
-use crate::metrics::{KindLabel, Metrics};
+use crate::kafka;
+use crate::metrics::Metrics;
 use crate::store;
 
 /// How batches are made and failures retried.
@@ -55,52 +51,22 @@ fn lanes(events: &[JobEvent], count: usize) -> Vec<Vec<JobEvent>> {
 /// Failed attempts at a batch before the worker looks for the jobs the database refuses.
 const ATTEMPTS_BEFORE_ISOLATING: u32 = 3;
 
-/// What `/readyz` says of a dependency whose last attempt failed.
-const FAILING: &str = "failing (the service's log says why)";
-
 /// An attempt at the database longer than this is given up and retried.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What is failing now, by dependency (`database`, `broker`, `dead-letter topic`, `migrations`), as
-/// `/readyz` reports it. Only a short reason: the errors themselves (host names, user names) go to
-/// the log, not to an unauthenticated endpoint.
-#[derive(Debug, Default)]
-pub struct Problems(Mutex<BTreeMap<&'static str, &'static str>>);
-
-impl Problems {
-    pub fn set(&self, dependency: &'static str, reason: &'static str) {
-        if let Ok(mut problems) = self.0.lock() {
-            problems.insert(dependency, reason);
-        }
-    }
-
-    pub fn clear(&self, dependency: &str) {
-        if let Ok(mut problems) = self.0.lock() {
-            problems.remove(dependency);
-        }
-    }
-
-    pub fn check(&self, dependency: &str) -> Result<(), String> {
-        match self.0.lock().map(|problems| problems.get(dependency).cloned()) {
-            Ok(None) => Ok(()),
-            Ok(Some(reason)) => Err(reason.to_owned()),
-            Err(_) => Err("unknown".to_owned()),
-        }
-    }
-}
+/// A write that only the database's own state can refuse (rolled back), for
+/// [`Steps::database_takes_writes`].
+const WRITE_PROBE: &str = "INSERT INTO jobs (job_id) VALUES ('job-history-consumer/write-probe')";
 
 /// The loop over the events topic, and everything it works with.
 pub struct EventLoop {
-    pub consumer: Arc<EventConsumer>,
-    pub dead_letters: DeadLetters,
-    pub pool: DbPool,
+    pub steps: Steps,
     pub database_url: String,
     pub topics: kafka::Topics,
     pub batch: BatchSettings,
     /// Transactions applied side by side per batch (see [`lanes`]); at most the pool's size.
     pub lanes: usize,
     pub metrics: Metrics,
-    pub problems: Arc<Problems>,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -114,13 +80,13 @@ impl EventLoop {
     /// retry is abandoned (its offsets are not committed, so it is delivered again).
     pub async fn run(self, stop: CancellationToken) -> Result<(), String> {
         let url = self.database_url.clone();
-        if self.retry(&stop, "migrations", || history_store::migrate(&url)).await.is_none() {
+        if self.steps.retry(&stop, "migrations", || history_store::migrate(&url)).await.is_none() {
             return Ok(());
         }
-        if self.retry(&stop, "broker", || self.topics.ensure()).await.is_none() {
+        if self.steps.retry(&stop, "broker", || self.topics.ensure()).await.is_none() {
             return Ok(());
         }
-        self.consumer.subscribe(&[&self.topics.events]).map_err(|error| format!("cannot subscribe: {error}"))?;
+        self.steps.consumer.subscribe(&[&self.topics.events]).map_err(|error| format!("cannot subscribe: {error}"))?;
         tracing::info!(topic = self.topics.events, "consuming");
         while let Some(batch) = self.next_batch(&stop).await {
             if !self.process(&batch, &stop).await {
@@ -140,10 +106,10 @@ impl EventLoop {
             // its brokers have the topic's metadata), and `/readyz` must not keep reporting it.
             let received = tokio::select! {
                 _ = stop.cancelled() => return None,
-                received = tokio::time::timeout(self.batch.max_backoff, self.consumer.recv()) => received,
+                received = tokio::time::timeout(self.batch.max_backoff, self.steps.consumer.recv()) => received,
             };
             match received {
-                Err(_quiet) => self.problems.clear("broker"),
+                Err(_quiet) => self.steps.problems.clear("broker"),
                 Ok(Ok(message)) => break message.detach(),
                 // librdkafka reconnects by itself, at its own pace, and reports each failed attempt
                 // here: the worker takes note and receives again at once. A pause per report let
@@ -151,16 +117,15 @@ impl EventLoop {
                 // standing still after the broker was back).
                 Ok(Err(error)) => {
                     tracing::warn!(%error, "cannot receive from the broker; librdkafka retries");
-                    self.problems.set("broker", FAILING);
-                    self.metrics.retried("broker");
+                    self.steps.failing("broker");
                 }
             }
         };
-        self.problems.clear("broker");
+        self.steps.problems.clear("broker");
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + self.batch.wait;
         while batch.len() < self.batch.size {
-            match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+            match tokio::time::timeout_at(deadline, self.steps.consumer.recv()).await {
                 Ok(Ok(message)) => batch.push(message.detach()),
                 Ok(Err(error)) => {
                     tracing::warn!(%error, "cannot receive from the broker");
@@ -188,7 +153,7 @@ impl EventLoop {
                 Err(rejection) => rejected.push((message, rejection)),
             }
         }
-        if !self.dead_letter(&rejected, stop).await {
+        if !self.steps.dead_letter(&rejected, stop, "dead-letter topic").await {
             return false;
         }
 
@@ -205,11 +170,11 @@ impl EventLoop {
                 })
                 .collect();
             self.metrics.applied.inc_by((events.len() - refused.len()) as u64);
-            if !self.dead_letter(&refused, stop).await {
+            if !self.steps.dead_letter(&refused, stop, "dead-letter topic").await {
                 return false;
             }
         }
-        self.commit(batch).await;
+        self.steps.commit(batch).await;
         true
     }
 
@@ -221,21 +186,22 @@ impl EventLoop {
     async fn apply_batch(&self, events: &[JobEvent], stop: &CancellationToken) -> Option<BTreeMap<String, String>> {
         let lanes = lanes(events, self.lanes);
         let failures = AtomicU32::new(0);
-        self.retry(stop, "database", || async {
-            // Every lane runs to its end (none is dropped mid-transaction), then any failure counts.
-            let results = futures_util::future::join_all(lanes.iter().map(|lane| self.apply(lane))).await;
-            let Err(error) = results.into_iter().collect::<Result<Vec<_>, String>>() else {
-                return Ok(BTreeMap::new());
-            };
-            if failures.fetch_add(1, Ordering::Relaxed) + 1 < ATTEMPTS_BEFORE_ISOLATING
-                || !self.database_takes_writes().await
-            {
-                return Err(error);
-            }
-            tracing::warn!(%error, "the database takes writes but refuses this batch: applying it job by job");
-            Ok(self.apply_job_by_job(events).await)
-        })
-        .await
+        self.steps
+            .retry(stop, "database", || async {
+                // Every lane runs to its end (none is dropped mid-transaction), then any failure counts.
+                let results = futures_util::future::join_all(lanes.iter().map(|lane| self.apply(lane))).await;
+                let Err(error) = results.into_iter().collect::<Result<Vec<_>, String>>() else {
+                    return Ok(BTreeMap::new());
+                };
+                if failures.fetch_add(1, Ordering::Relaxed) + 1 < ATTEMPTS_BEFORE_ISOLATING
+                    || !self.steps.database_takes_writes(WRITE_PROBE).await
+                {
+                    return Err(error);
+                }
+                tracing::warn!(%error, "the database takes writes but refuses this batch: applying it job by job");
+                Ok(self.apply_job_by_job(events).await)
+            })
+            .await
     }
 
     /// Applies each job's events in a transaction of its own (three tries each); answers the jobs
@@ -262,119 +228,22 @@ impl EventLoop {
         refused
     }
 
-    /// Whether a write goes through at all (one that is rolled back): tells an outage, a revoked
-    /// permission or a read-only database from a batch that the database refuses.
-    async fn database_takes_writes(&self) -> bool {
-        let Ok(mut connection) = self.pool.get().await else { return false };
-        let probe = connection
-            .transaction::<(), diesel::result::Error, _>(async |connection| {
-                diesel::sql_query("INSERT INTO jobs (job_id) VALUES ('job-history-consumer/write-probe')")
-                    .execute(connection)
-                    .await?;
-                Err(diesel::result::Error::RollbackTransaction)
-            })
-            .await;
-        matches!(probe, Err(diesel::result::Error::RollbackTransaction))
-    }
-
-    /// Sends `letters` to the dead-letter topic, retrying while it fails; `false` if asked to stop.
-    async fn dead_letter(&self, letters: &[(&OwnedMessage, Rejection)], stop: &CancellationToken) -> bool {
-        if letters.is_empty() {
-            return true;
-        }
-        let sent = self
-            .retry(stop, "dead-letter topic", || async {
-                for (message, rejection) in letters {
-                    self.dead_letters.send(message, rejection).await?;
-                }
-                Ok::<_, rdkafka::error::KafkaError>(())
-            })
-            .await;
-        if sent.is_none() {
-            return false;
-        }
-        for (message, rejection) in letters {
-            tracing::warn!(
-                topic = message.topic(),
-                partition = message.partition(),
-                offset = message.offset(),
-                error = rejection.kind,
-                reason = rejection.reason,
-                "message sent to the dead-letter topic"
-            );
-            self.metrics.dead_lettered.get_or_create(&KindLabel { kind: rejection.kind.to_owned() }).inc();
-        }
-        true
-    }
-
     /// Applies one lane of the batch in its own transaction.
     async fn apply(&self, events: &[JobEvent]) -> Result<store::Applied, String> {
-        let mut connection = self.pool.get().await.map_err(|error| error.to_string())?;
+        let mut connection = self.steps.pool.get().await.map_err(|error| error.to_string())?;
         match tokio::time::timeout(ATTEMPT_TIMEOUT, store::apply(&mut connection, events)).await {
             Ok(applied) => applied.map_err(|error| error.to_string()),
             Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
         }
     }
 
-    /// Commits, for each partition of the batch, the offset after its last message. A failed commit
-    /// loses nothing: those messages are delivered again, and applying them again changes nothing.
-    async fn commit(&self, batch: &[OwnedMessage]) {
-        let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-        for message in batch {
-            let offset = next.entry((message.topic(), message.partition())).or_default();
-            *offset = (*offset).max(message.offset() + 1);
-        }
-        let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), offset) in next {
-            if let Err(error) = offsets.add_partition_offset(topic, partition, Offset::Offset(offset)) {
-                tracing::warn!(%error, topic, partition, "cannot name an offset to commit");
-            }
-        }
-        // A synchronous commit blocks its thread until the broker answers.
-        let consumer = self.consumer.clone();
-        match tokio::task::spawn_blocking(move || consumer.commit(&offsets, CommitMode::Sync)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "offsets not committed; the batch will be delivered again"),
-            Err(error) => tracing::warn!(%error, "the commit task failed; the batch will be delivered again"),
-        }
-    }
-
-    /// Tries `attempt` until it succeeds (its value) or `stop` is cancelled between two attempts
-    /// (`None`). While it fails, `/readyz` reports the dependency with the latest error.
-    async fn retry<T, E, F, Fut>(&self, stop: &CancellationToken, dependency: &'static str, mut attempt: F) -> Option<T>
-    where
-        E: Display,
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-    {
-        let mut backoff = Duration::from_millis(100).min(self.batch.max_backoff);
-        loop {
-            match attempt().await {
-                Ok(value) => {
-                    self.problems.clear(dependency);
-                    return Some(value);
-                }
-                Err(error) => {
-                    tracing::warn!(dependency, %error, retry_in_ms = backoff.as_millis() as u64, "failed; retrying");
-                    self.problems.set(dependency, FAILING);
-                    self.metrics.retried(dependency);
-                }
-            }
-            tokio::select! {
-                _ = stop.cancelled() => return None,
-                _ = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(self.batch.max_backoff);
-        }
-    }
-
     /// Leaves the group before the consumer is dropped, so that its partitions go to the other
     /// members at once (and librdkafka's close does not wait on a rebalance).
     async fn leave(&self) {
-        self.consumer.unsubscribe();
+        self.steps.consumer.unsubscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-        while self.consumer.assignment().map(|a| a.count() > 0).unwrap_or(false) {
-            if tokio::time::timeout_at(deadline, self.consumer.recv()).await.is_err() {
+        while self.steps.consumer.assignment().map(|a| a.count() > 0).unwrap_or(false) {
+            if tokio::time::timeout_at(deadline, self.steps.consumer.recv()).await.is_err() {
                 break;
             }
         }

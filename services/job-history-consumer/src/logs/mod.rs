@@ -18,8 +18,8 @@ use service_kit::{Env, Positive, SettingsError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::batch::{Problems, Steps};
 use crate::kafka::{self, DeadLetters, Topics};
-use crate::worker::Problems;
 
 /// The logs' settings:
 /// - `JOB_LOGS_TOPIC` (`job-logs`; dead letters go to `<topic>.dlq`), read in the group
@@ -61,29 +61,36 @@ pub struct Logs {
 const POOL_SIZE: usize = 2;
 
 impl Logs {
-    /// Everything the logs need, its metrics registered; nothing runs yet.
+    /// Everything the logs need, its metrics registered; nothing runs yet. The consumer's lag and the
+    /// failed attempts are counted in the events' `shared` metrics (their labels tell the topic, and
+    /// `logs` the dependency).
     pub fn new(
         settings: &crate::Settings,
         registry: &mut Registry,
-        lag: crate::metrics::Metrics,
+        shared: crate::metrics::Metrics,
         problems: Arc<Problems>,
     ) -> Result<Logs, crate::StartError> {
         let logs = &settings.logs;
         let topics = Topics { events: logs.topic.clone(), ..settings.topics.clone() };
         let group = format!("{}-logs", settings.group);
-        let consumer = kafka::consumer(&topics.kafka, &group, settings.session_timeout_ms, lag)?;
+        let retries = shared.retries.clone();
+        let consumer = kafka::consumer(&topics.kafka, &group, settings.session_timeout_ms, shared)?;
         let pool = history_store::pool(&settings.database_url, POOL_SIZE)?;
         let metrics = metrics::LogMetrics::register(registry);
         Ok(Logs {
             worker: worker::LogWorker {
-                consumer,
-                dead_letters: DeadLetters::new(&topics)?,
-                pool: pool.clone(),
+                steps: Steps {
+                    consumer,
+                    dead_letters: DeadLetters::new(&topics)?,
+                    pool: pool.clone(),
+                    problems,
+                    max_backoff: settings.batch.max_backoff,
+                    retries,
+                    dead_lettered: metrics.dead_lettered.clone(),
+                },
                 database_url: settings.database_url.clone(),
                 topics,
-                max_backoff: settings.batch.max_backoff,
                 metrics: metrics.clone(),
-                problems,
             },
             cleanup: retention::Cleanup { pool, retention: logs.retention, interval: logs.cleanup_interval, metrics },
         })
