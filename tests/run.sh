@@ -15,6 +15,11 @@ cd "$(dirname "$0")/.."
 # shellcheck source=deploy/local/stack.sh
 source deploy/local/stack.sh
 
+# A full disk fails deep in a link step (an LLVM error): say it at once. A run takes about 7 GB for
+# the build (target/) and, the first time, about 7 GB for the tools' caches (~/.cache/job-orchestrator).
+free_gb=$(df --output=avail -BG . | tail -n 1 | tr -dc '0-9')
+[ "$free_gb" -ge 14 ] || die "only $free_gb GB free on this disk: a run needs about 14 GB (the build about 7, the tools' caches about 7 the first time)"
+
 ensure_curl
 ensure_postgres
 ensure_nextest
