@@ -476,6 +476,18 @@ fn millis(run: &Value, field: &str) -> Option<i64> {
     run[field].as_str().map(|at| chrono::DateTime::parse_from_rfc3339(at).unwrap().timestamp_millis())
 }
 
+/// The `resource` of a deployment of [`SCRIPT`] (as `hello/run.sh` in a zip), served by a Nexus
+/// stand-in; the zip is made under `work`.
+fn hello_resource(work: &std::path::Path) -> Value {
+    let archive = zip_archive(work, &[("hello/run.sh", SCRIPT)]);
+    let checksum = sha256(&archive, work);
+    let url = nexus(vec![("/hello-1.0.zip", archive)]);
+    json!({
+        "repository": "apps", "group": "org", "name": "hello", "version": "1.0", "path": "org/hello-1.0.zip",
+        "downloadUrl": format!("{url}/hello-1.0.zip"), "checksum": {"algorithm": "sha256", "value": checksum}
+    })
+}
+
 /// The local runtime honours a schedule's concurrency policy as the CronJob controller does
 /// (Forbid: a time is skipped while a run goes on; Allow: runs overlap; Replace: the running one is
 /// stopped for the new one) and keeps only the newest finished runs within the history limits.
@@ -483,9 +495,7 @@ fn millis(run: &Value, field: &str) -> Option<i64> {
 async fn a_schedule_follows_its_concurrency_policy_and_history_limits() {
     let work = std::env::temp_dir().join(format!("job-deployer-policy-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&work).unwrap();
-    let archive = zip_archive(&work, &[("hello/run.sh", SCRIPT)]);
-    let checksum = sha256(&archive, &work);
-    let url = nexus(vec![("/hello-1.0.zip", archive)]);
+    let resource = hello_resource(&work);
     let server = local_deployer(&work).await;
     // Every two seconds; a run of `pause` seconds.
     let deploy = async |name: &str, schedule: Value, pause: &str| {
@@ -493,10 +503,7 @@ async fn a_schedule_follows_its_concurrency_policy_and_history_limits() {
         schedule["cron"] = json!("*/2 * * * * *");
         let spec = json!({
             "name": name,
-            "resource": {
-                "repository": "apps", "group": "org", "name": "hello", "version": "1.0", "path": "org/hello-1.0.zip",
-                "downloadUrl": format!("{url}/hello-1.0.zip"), "checksum": {"algorithm": "sha256", "value": checksum}
-            },
+            "resource": resource,
             "runner": {"image": "busybox", "command": ["sh", "$(JOB_RESOURCE_DIR)/hello/run.sh"],
                 "env": [{"name": "PAUSE", "value": pause}]},
             "schedule": schedule,
@@ -572,9 +579,7 @@ async fn a_schedule_follows_its_concurrency_policy_and_history_limits() {
 async fn a_time_missed_by_more_than_its_starting_deadline_is_skipped() {
     let work = std::env::temp_dir().join(format!("job-deployer-deadline-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&work).unwrap();
-    let archive = zip_archive(&work, &[("hello/run.sh", SCRIPT)]);
-    let checksum = sha256(&archive, &work);
-    let nexus_url = nexus(vec![("/hello-1.0.zip", archive)]);
+    let resource = hello_resource(&work);
     // The deployer as a process, so that it can be stopped (SIGSTOP) and continued (SIGCONT).
     let (child, url, lines) = crate::shutdown::start(&[
         ("JOB_DEPLOYER_RUNTIME", "local".to_owned()),
@@ -586,10 +591,7 @@ async fn a_time_missed_by_more_than_its_starting_deadline_is_skipped() {
     for (name, deadline) in [("strict", json!(10)), ("lenient", Value::Null)] {
         let spec = json!({
             "name": name,
-            "resource": {
-                "repository": "apps", "group": "org", "name": "hello", "version": "1.0", "path": "org/hello-1.0.zip",
-                "downloadUrl": format!("{nexus_url}/hello-1.0.zip"), "checksum": {"algorithm": "sha256", "value": checksum}
-            },
+            "resource": resource,
             "runner": {"image": "busybox", "command": ["sh", "$(JOB_RESOURCE_DIR)/hello/run.sh"]},
             "schedule": {"cron": "*/2 * * * * *", "startingDeadlineSeconds": deadline, "successfulJobsHistoryLimit": 50},
         });
