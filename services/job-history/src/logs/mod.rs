@@ -153,7 +153,7 @@ pub async fn get_logs(
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let locale = locale(params.locale.as_deref())?;
-    let container = match params.container.as_deref().filter(|c| !c.is_empty()) {
+    let container = match params.container.as_deref() {
         None => Container::Runner,
         Some(text) => {
             text.parse().map_err(|()| ApiError::invalid("container", messages::unknown_container(text, locale)))?
