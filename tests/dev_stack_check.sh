@@ -26,9 +26,13 @@ done
 
 log=$(mktemp)
 data=$(mktemp -d)
+# A database of its own, empty as on a fresh machine, so that what the fuzzing meets here is what it
+# meets in CI (named like the tests' databases, which tests/run.sh drops if it is left behind).
+database=jh_dev_check_$$
 dev=
 # Whatever happens, the dev command does not outlive this check.
-trap '[ -z "$dev" ] || { kill -TERM "$dev" 2>/dev/null && wait "$dev"; } || true; rm -rf "$log" "$data"' EXIT
+trap '[ -z "$dev" ] || { kill -TERM "$dev" 2>/dev/null && wait "$dev"; } || true; rm -rf "$log" "$data"
+    psql "$POSTGRES_URL_BASE/postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null || true' EXIT
 # The users of the web UI's browser tests: dev (admin, as the dev command would make it), viewer and
 # operator (passwords as their names); the dev command keeps a users file it finds.
 mkdir -p "$data/gateway" && cp ui/e2e/users.json "$data/gateway/users.json"
@@ -38,7 +42,7 @@ started=$SECONDS
 # back to its default before the command starts: a check itself started in the background (by a
 # CI runner, or `cmd &` in a script) inherits SIGINT ignored, which no shell can trap again.
 set -m
-DEV_PORT_OFFSET=$offset KAFKA_PORT=$kafka DEV_DATA_DIR=$data python3 -c '
+DEV_PORT_OFFSET=$offset KAFKA_PORT=$kafka DEV_DATA_DIR=$data DEV_DATABASE=$database python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])' deploy/local/dev.sh >"$log" 2>&1 &

@@ -11,7 +11,8 @@
 # default to `dev`), signs tokens with a key kept there, and every service checks them.
 #
 # Settings: DEV_PORT_OFFSET (added to every service's default port), KAFKA_PORT (default 9092),
-# DEV_DATA_DIR (default ~/.local/share/job-orchestrator/dev), DEV_USER and DEV_PASSWORD (default dev;
+# DEV_DATA_DIR (default ~/.local/share/job-orchestrator/dev), DEV_DATABASE (default
+# job_orchestrator_dev), DEV_USER and DEV_PASSWORD (default dev;
 # used only when the users file is made), LOG_FORMAT (default compact), RUST_LOG.
 #
 # DEV_KUBERNETES=1 runs deployments "on Kubernetes" instead: a control plane started here
@@ -29,6 +30,7 @@ OFFSET=${DEV_PORT_OFFSET:-0}
 KAFKA_PORT=${KAFKA_PORT:-9092}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 DEV_DATA_DIR=${DEV_DATA_DIR:-$HOME/.local/share/job-orchestrator/dev}
+DEV_DATABASE=${DEV_DATABASE:-job_orchestrator_dev}
 # name:default port:settings prefix
 SERVICES=(
     auth-gateway:8080:AUTH_GATEWAY
@@ -68,7 +70,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-ensure_database job_orchestrator_dev
+ensure_database "$DEV_DATABASE"
 export NEXUS_CATALOG_FOLDER=${NEXUS_CATALOG_FOLDER:-$DEV_DATA_DIR/catalog}
 sample_catalog "$NEXUS_CATALOG_FOLDER" "$DEV_DATA_DIR/samples/hello.json"
 url() { echo "http://127.0.0.1:$(($2 + OFFSET))$3"; }
@@ -84,7 +86,7 @@ export AUTH_JWKS_URL=$(url auth-gateway 8080 /.well-known/jwks.json)
 export JOB_DEPLOYER_RUNTIME=${JOB_DEPLOYER_RUNTIME:-local}
 export JOB_DEPLOYER_LOCAL_DIR=${JOB_DEPLOYER_LOCAL_DIR:-$DEV_DATA_DIR/job-deployer}
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
-export DATABASE_URL="$POSTGRES_URL_BASE/job_orchestrator_dev"
+export DATABASE_URL="$POSTGRES_URL_BASE/$DEV_DATABASE"
 export LOG_FORMAT=${LOG_FORMAT:-compact}
 start_broker "$STACK_DIR" "$KAFKA_PORT"
 SAMPLE_DEPLOYMENT=$DEV_DATA_DIR/samples/hello.json

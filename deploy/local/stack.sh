@@ -252,9 +252,12 @@ postgres_trusts_loopback() {
 
 # Creates database $1 if it does not exist.
 ensure_database() {
-    local name=$1
-    psql "$POSTGRES_URL_BASE/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 ||
-        psql "$POSTGRES_URL_BASE/postgres" -qc "CREATE DATABASE \"$name\"" >/dev/null
+    # The name is bound as a psql variable (read from stdin: -c does not interpolate), quoted as a
+    # literal and as an identifier.
+    psql "$POSTGRES_URL_BASE/postgres" -qtA -v ON_ERROR_STOP=1 -v name="$1" >/dev/null <<'SQL'
+SELECT format('CREATE DATABASE %I', :'name') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'name')
+\gexec
+SQL
 }
 
 port_is_free() {

@@ -316,8 +316,10 @@ pub(crate) fn locale(text: Option<&str>) -> Result<Locale, ApiError> {
     }
 }
 
+/// A whole number of 0 or more, `default` when absent. An empty value is refused like any other
+/// that is not a number: the document says integer, and "absent" is said by leaving it out.
 pub(crate) fn count(name: &str, text: Option<&str>, default: i64, locale: Locale) -> Result<i64, ApiError> {
-    match text.filter(|t| !t.is_empty()) {
+    match text {
         None => Ok(default),
         Some(text) => match text.parse::<i64>() {
             Ok(number) if number >= 0 => Ok(number),
@@ -326,8 +328,9 @@ pub(crate) fn count(name: &str, text: Option<&str>, default: i64, locale: Locale
     }
 }
 
+/// true or false (any case), `None` when absent; an empty value is refused, as in `count`.
 pub(crate) fn flag(name: &str, text: Option<&str>, locale: Locale) -> Result<Option<bool>, ApiError> {
-    match text.filter(|t| !t.is_empty()) {
+    match text {
         None => Ok(None),
         Some(text) => match text.to_ascii_lowercase().as_str() {
             "true" => Ok(Some(true)),

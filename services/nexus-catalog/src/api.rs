@@ -71,7 +71,8 @@ pub struct ArtifactParams {
 
 fn refresh(value: Option<&str>) -> Result<bool, ApiError> {
     match value {
-        None | Some("" | "false") => Ok(false),
+        // Empty is refused like any other word: the document says boolean.
+        None | Some("false") => Ok(false),
         Some("true") => Ok(true),
         Some(other) => Err(ApiError::invalid("refresh", format!("`{other}` is not true or false"))),
     }
@@ -132,7 +133,7 @@ pub async fn list_artifacts(
     params: Query<ArtifactParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
+    let limit = match params.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(text) => match text.parse::<usize>() {
             Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,

@@ -159,7 +159,7 @@ pub async fn get_logs(
             text.parse().map_err(|()| ApiError::invalid("container", messages::unknown_container(text, locale)))?
         }
     };
-    let attempt = match params.attempt.as_deref().filter(|a| !a.is_empty()) {
+    let attempt = match params.attempt.as_deref() {
         None => None,
         Some(text) => match text.parse::<i32>() {
             Ok(attempt) if attempt >= 1 => Some(attempt),
@@ -170,8 +170,7 @@ pub async fn get_logs(
     if lines > MAX_LINES {
         return Err(ApiError::invalid("tailLines", messages::too_many_lines(lines, MAX_LINES, locale)));
     }
-    let offset =
-        params.offset.as_deref().filter(|o| !o.is_empty()).map(|o| count("offset", Some(o), 0, locale)).transpose()?;
+    let offset = params.offset.as_deref().map(|o| count("offset", Some(o), 0, locale)).transpose()?;
     // Checked even without `grep`: a value the document does not allow is refused wherever it is.
     let regex = flag("regex", params.regex.as_deref(), locale)?.unwrap_or(false);
     let ignore_case = flag("ignoreCase", params.ignore_case.as_deref(), locale)?.unwrap_or(false);

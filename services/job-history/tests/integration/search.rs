@@ -467,6 +467,9 @@ async fn bad_input_is_a_400_that_says_what_where_and_why_in_the_callers_language
         ("offset=first", "offset", None, "`offset` must be a whole number of 0 or more, not `first`"),
         ("asc=maybe", "asc", None, "`asc` must be true or false, not `maybe`"),
         ("showParam=no", "showParam", None, "`showParam` must be true or false, not `no`"),
+        // Typed values left empty are refused, not taken as absent.
+        ("limit=", "limit", None, "`limit` must be a whole number of 0 or more, not ``"),
+        ("asc=", "asc", None, "`asc` must be true or false, not ``"),
         ("attr=status", "attr", None, "cannot sort by `status`; sort by one of jobId, groupId"),
         ("attr=paramValue", "attr", None, "cannot sort by `paramValue`"),
         ("locale=de", "locale", None, "unsupported locale `de`; the locales are en, pt_BR and fr"),

@@ -163,6 +163,9 @@ async fn a_user_browses_a_repository_and_picks_a_version() {
         ("limit=501", "limit"),
         ("cursor=bm90IGEgY3Vyc29y", "cursor"),
         ("refresh=yes", "refresh"),
+        // Typed values left empty are refused, not taken as absent.
+        ("limit=", "limit"),
+        ("refresh=", "refresh"),
     ] {
         let (status, error) = get(&server, &format!("/v1/repositories/releases/artifacts?{query}")).await;
         assert_eq!((status, error["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{query}: {error}");
