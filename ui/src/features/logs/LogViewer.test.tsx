@@ -1,5 +1,6 @@
 import { act, render, screen, waitFor } from "@testing-library/react";
 import { http, HttpResponse } from "msw";
+import { useMemo, useState } from "react";
 import { describe, expect, it } from "vitest";
 import type { History } from "../../api/client";
 import { renderPage } from "../../test/render";
@@ -122,6 +123,40 @@ describe("the log viewer", () => {
     act(() => close());
     await waitFor(() => expect(screen.getByTestId("log-status")).toHaveTextContent("2 lines loaded · lines 1–2"));
     expect(document.querySelector(".jo-log-line[data-line='2']")).toHaveTextContent("2second line");
+  });
+
+  it("reads the log again when the run ends after its followed stream broke", async () => {
+    const written = ["first line"];
+    server.use(
+      http.get("*/api/deployments/etl/logs", ({ request }) => {
+        const query = new URL(request.url).searchParams;
+        if (query.get("follow") !== "true") return deployerRead(written, query);
+        // The connection drops after the first line.
+        const stream = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode("first line\n"));
+            controller.error(new TypeError("network error"));
+          },
+        });
+        return new HttpResponse(stream, { headers: { "content-type": "text/plain; charset=utf-8" } });
+      }),
+    );
+    // The page's state of the run, as its periodic read of the runs would change it.
+    let setRunning: (running: boolean) => void = () => {};
+    function Page() {
+      const [running, set] = useState(true);
+      setRunning = set;
+      const sources = useMemo(() => [live(running)], [running]);
+      return <LogViewer sources={sources} fileName="etl.log" height={600} />;
+    }
+    renderPage(<Page />);
+    expect(await screen.findByRole("alert")).toBeInTheDocument();
+    // Meanwhile the run wrote its last line and ended.
+    written.push("last line");
+    act(() => setRunning(false));
+    expect(await screen.findByText("last line")).toBeInTheDocument();
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+    expect(screen.getByTestId("log-status")).toHaveTextContent("2 lines loaded · lines 1–2");
   });
 
   it("opens a 100,000-line log at its tail and keeps the DOM small", async () => {

@@ -147,6 +147,13 @@ export function LogViewer({
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [source?.key, generation]);
 
+  // A followed stream that broke shows an error; when the run then ends, its log is whole and is
+  // read again at once (a press on "Retry" or a reload did it before).
+  useEffect(() => {
+    if (source && !source.running && state === "error") setGeneration((g) => g + 1);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [source?.running]);
+
   // A container not started yet: asked again every 3 s.
   useEffect(() => {
     if (state !== "waiting") return;
